@@ -24,7 +24,8 @@ class Stage:
         optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` or ``"lbfgs"``.
         steps: number of trainer steps in this stage. For L-BFGS one step is one
             ``optimizer.step(closure)``, i.e. ``max_iter`` iterations (default 1), each with a
-            strong-Wolfe line search; its curvature history carries over between steps.
+            strong-Wolfe line search (``max_eval`` defaults to at least 26 evaluations per
+            step so the search has room); its curvature history carries over between steps.
         lr: learning rate (for L-BFGS the initial step length, usually 1.0).
         scheduler: ``None``, ``"cosine"`` (to ``eta_min=0`` over the stage), ``"exponential"``
             (10x decay over the stage), ``"step"`` (x0.1 every third of the stage), or a dict
@@ -69,6 +70,9 @@ class Stage:
         if self.is_lbfgs:
             kwargs.setdefault("max_iter", 1)
             kwargs.setdefault("line_search_fn", "strong_wolfe")
+            # torch caps the line search at max_eval minus the evaluations already spent;
+            # its default (max_iter * 5 // 4 = 1 for max_iter=1) would leave no line search.
+            kwargs.setdefault("max_eval", max(kwargs["max_iter"] * 5 // 4, 1 + 25))
         try:
             opt = _OPTIMIZERS[self.optimizer](list(params), lr=self.lr, **kwargs)
         except TypeError as err:

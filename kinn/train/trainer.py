@@ -302,7 +302,7 @@ class Trainer:
                 torch.nn.utils.clip_grad_norm_(self.params, self.max_grad_norm)
             if check:
                 record["loss"] = float(loss.detach())
-                record["terms"] = {name: float(value) for name, value in terms.items()}
+                record["terms"] = {name: float(value.detach()) for name, value in terms.items()}
             return loss
 
         lr = float(opt.param_groups[0]["lr"])
