@@ -2,8 +2,8 @@
 
 import pytest
 import torch
+from train_helpers import SineFit, mlp
 
-from conftest import SineFit, mlp
 from kinn.train import Stage, Trainer
 
 N_ADAM, N_LBFGS = 20, 10
