@@ -200,6 +200,7 @@ class Trainer:
         else:
             seed_everything(self.seed)
             generator.manual_seed(self.seed)
+            self.term_weights.load_state_dict({"factors": {}})  # a second fit starts afresh
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         if self.resample_every and not _has_state(self.objective):
