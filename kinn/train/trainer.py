@@ -21,6 +21,7 @@ from kinn.train.checkpoint import (
     set_rng_state,
 )
 from kinn.train.history import History
+from kinn.train.monitor import main_metric, parse_early_stopping, should_stop, update_best
 from kinn.train.objective import Objective, as_objective
 from kinn.train.progress import ProgressLine
 from kinn.train.stages import Stage
@@ -156,7 +157,7 @@ class Trainer:
         ):
             raise ValueError(f"max_grad_norm={max_grad_norm!r}: expected a positive number")
         self.max_grad_norm = max_grad_norm
-        self.early_stopping = _early_stopping(early_stopping)
+        self.early_stopping = parse_early_stopping(early_stopping)
         if self.early_stopping and self.early_stopping["monitor"] != "loss" and not validate_every:
             raise ValueError(
                 f"early_stopping monitor={self.early_stopping['monitor']!r}: a validation "
@@ -230,7 +231,7 @@ class Trainer:
                     final_loss = record["loss"]
                     run.elapsed_s = elapsed0 + time.perf_counter() - start
                     stop_reason = self._after_step(run, stage, opt, sched, generator, record)
-                    bar.update(run.step, stage.optimizer, final_loss, self._main_metric(run))
+                    bar.update(run.step, stage.optimizer, final_loss, main_metric(run.history.rows))
                     if stop_reason != "completed":
                         break
                 if stop_reason != "completed":
@@ -344,9 +345,14 @@ class Trainer:
                         )
                     row[key] = float(value)
             run.history.append(row)
-            if self._track_best(run, row) and self.out_dir is not None:
-                self._save(run, opt, sched, generator, self.out_dir / "best.pt")
-            reason = self._check_stop(run, row, validate)
+            es = self.early_stopping
+            best = update_best(run.best, row, es and es["monitor"], es["mode"] if es else "min")
+            if best is not None:
+                run.best = best
+                if self.out_dir is not None:
+                    self._save(run, opt, sched, generator, self.out_dir / "best.pt")
+            if es is not None and should_stop(run.stopper, row, es, validate):
+                reason = "early_stopping"
             for cb in self.callbacks:
                 if cb(dict(row)) is True:
                     reason = "callback"
@@ -358,53 +364,6 @@ class Trainer:
         elif validate:
             self._write_history(run)
         return reason
-
-    def _track_best(self, run: _Run, row: dict) -> bool:
-        """Update ``run.best`` from ``row``; True if it improved."""
-        if self.early_stopping is not None:
-            key, mode = self.early_stopping["monitor"], self.early_stopping["mode"]
-        else:
-            mode = "min"
-            key = run.best.get("monitor", "loss")
-            if key == "loss":
-                key = next((k for k in row if k.startswith("rel_l2")), "loss")
-        if key not in row:
-            return False
-        value = row[key]
-        best = run.best if run.best.get("monitor") == key else None
-        if best is not None:
-            improved = value < best["value"] if mode == "min" else value > best["value"]
-            if not improved:
-                return False
-        run.best = {"monitor": key, "value": value, "step": row["step"]}
-        return True
-
-    def _check_stop(self, run: _Run, row: dict, validated: bool) -> str:
-        es = self.early_stopping
-        if es is None:
-            return "completed"
-        key = es["monitor"]
-        if key not in row:
-            if validated:
-                raise ValueError(
-                    f"early_stopping monitor={key!r}: expected one of the history columns "
-                    f"{sorted(row)}"
-                )
-            return "completed"
-        value = row[key] if es["mode"] == "min" else -row[key]
-        s = run.stopper
-        if not s or value < s["best"] - es["min_delta"]:
-            run.stopper = {"best": value, "step": row["step"]}
-        elif row["step"] - s["step"] >= es["patience"]:
-            return "early_stopping"
-        return "completed"
-
-    def _main_metric(self, run: _Run) -> tuple[str, float] | None:
-        for row in reversed(run.history.rows):
-            for key, value in row.items():
-                if key.startswith("rel_l2"):
-                    return key, value
-        return None
 
     def _write_history(self, run: _Run) -> None:
         if self.out_dir is not None and run.history.rows:
@@ -506,28 +465,6 @@ def _device(device: str | torch.device) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r}: CUDA is not available here; expected 'cpu'")
     return dev
-
-
-def _early_stopping(spec: dict | None) -> dict | None:
-    if spec is None:
-        return None
-    if not isinstance(spec, dict):
-        raise ValueError(f"early_stopping={spec!r}: expected None or a dict")
-    unknown = set(spec) - {"monitor", "patience", "min_delta", "mode"}
-    if unknown:
-        raise ValueError(
-            f"early_stopping keys {sorted(unknown)}: expected monitor, patience, min_delta, mode"
-        )
-    out = {"monitor": "loss", "min_delta": 0.0, "mode": "min", **spec}
-    patience = out.get("patience")
-    if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-        raise ValueError(f"early_stopping patience={patience!r}: expected a positive integer")
-    if not isinstance(out["min_delta"], int | float) or out["min_delta"] < 0:
-        raise ValueError(f"early_stopping min_delta={out['min_delta']!r}: expected >= 0")
-    if out["mode"] not in ("min", "max"):
-        raise ValueError(f"early_stopping mode={out['mode']!r}: expected 'min' or 'max'")
-    out["min_delta"] = float(out["min_delta"])
-    return out
 
 
 def _unique(params: list[nn.Parameter]) -> list[nn.Parameter]:

@@ -63,3 +63,35 @@ def test_huge_learning_rate_diverges_and_names_the_remedy(tmp_path):
 def test_guard_without_out_dir_says_nothing_was_kept():
     with pytest.raises(DivergenceError, match="out_dir=None"):
         Trainer(mlp(), SineFit(nan_at=2), [Stage("adam", 5, 1e-2)], progress=False).fit()
+
+
+def test_non_finite_parameter_is_never_written_to_a_checkpoint(tmp_path):
+    model = nn.Linear(1, 1, bias=False)
+    nn.init.constant_(model.weight, 1.0)
+    trainer = Trainer(
+        model,
+        lambda m: {"steep": 1e30 * m(torch.ones(1, 1)).sum()},  # finite loss and gradient
+        [Stage("sgd", 3, 1e30)],  # ... but the step overflows float32 to -inf
+        checkpoint_every=1,
+        out_dir=tmp_path,
+        progress=False,
+    )
+    with pytest.raises(DivergenceError, match="step 1 .*'parameter weight'") as info:
+        trainer.fit()
+    assert info.value.checkpoint is None
+    assert not (tmp_path / "last.pt").exists() and not (tmp_path / "best.pt").exists()
+
+
+def test_resampling_objective_without_state_warns_that_resume_is_inexact():
+    x = torch.linspace(-1, 1, 8).unsqueeze(1)
+
+    class Stateless:
+        def losses(self, model):
+            return {"fit": (model(x) ** 2).mean()}
+
+        def resample(self, generator):
+            pass
+
+    trainer = Trainer(mlp(), Stateless(), Stage("adam", 2, 1e-3), resample_every=1)
+    with pytest.warns(UserWarning, match="no state_dict"):
+        trainer.fit()
