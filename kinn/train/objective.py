@@ -43,25 +43,48 @@ class Objective:
 
 
 class _Wrapped(Objective):
-    """Adapts a callable or a duck-typed object to :class:`Objective`."""
+    """Adapts a callable or a duck-typed object: its own optional methods win over defaults."""
 
     def __init__(self, inner: object, losses: Callable):
         self._inner = inner
         self._losses = losses
 
+    def _own(self, name: str) -> Callable | None:
+        method = getattr(self._inner, name, None)
+        return method if callable(method) else None
+
+    @property
+    def has_state(self) -> bool:
+        return self._own("state_dict") is not None
+
     def losses(self, model):
         return self._losses(model)
 
-    def __getattribute__(self, name):
-        # Forward the optional methods the inner object defines; otherwise use the defaults.
-        if name in _OPTIONAL:
-            method = getattr(object.__getattribute__(self, "_inner"), name, None)
-            if callable(method):
-                return method
-        return object.__getattribute__(self, name)
+    def parameters(self):
+        own = self._own("parameters")
+        return own() if own else super().parameters()
 
+    def resample(self, generator):
+        own = self._own("resample")
+        return own(generator) if own else super().resample(generator)
 
-_OPTIONAL = ("parameters", "resample", "validate", "state_dict", "load_state_dict", "to")
+    def validate(self, model):
+        own = self._own("validate")
+        return own(model) if own else super().validate(model)
+
+    def state_dict(self):
+        own = self._own("state_dict")
+        return own() if own else super().state_dict()
+
+    def load_state_dict(self, state):
+        own = self._own("load_state_dict")
+        return own(state) if own else super().load_state_dict(state)
+
+    def to(self, device, dtype):
+        own = self._own("to")
+        if own:
+            own(device, dtype)
+        return self
 
 
 def as_objective(objective: object) -> Objective:
@@ -77,3 +100,10 @@ def as_objective(objective: object) -> Objective:
         f"objective={objective!r}: expected an Objective, an object with a losses(model) "
         "method, or a callable fn(model) -> dict[str, Tensor]"
     )
+
+
+def has_state(objective: Objective) -> bool:
+    """Whether ``objective`` saves its own state (needed for exact resume with resampling)."""
+    if isinstance(objective, _Wrapped):
+        return objective.has_state
+    return type(objective).state_dict is not Objective.state_dict

@@ -22,7 +22,7 @@ from kinn.train.checkpoint import (
 )
 from kinn.train.history import History
 from kinn.train.monitor import main_metric, parse_early_stopping, should_stop, update_best
-from kinn.train.objective import Objective, as_objective
+from kinn.train.objective import Objective, as_objective, has_state
 from kinn.train.progress import ProgressLine
 from kinn.train.stages import Stage
 from kinn.train.weighting import TermWeights
@@ -204,7 +204,7 @@ class Trainer:
             self.term_weights.load_state_dict({"factors": {}})  # a second fit starts afresh
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-        if self.resample_every and not _has_state(self.objective):
+        if self.resample_every and not has_state(self.objective):
             warnings.warn(
                 "resample_every is set but the objective has no state_dict(): a resumed run "
                 "will not see the same collocation points",
@@ -475,9 +475,3 @@ def _unique(params: list[nn.Parameter]) -> list[nn.Parameter]:
             seen.add(id(p))
             out.append(p)
     return out
-
-
-def _has_state(objective: Objective) -> bool:
-    return type(objective).state_dict is not Objective.state_dict or (
-        hasattr(objective, "_inner") and hasattr(objective._inner, "state_dict")
-    )
