@@ -4,7 +4,7 @@ import pytest
 import torch
 from train_helpers import SineFit, mlp
 
-from kinn.train import Stage, Trainer
+from kinn.train import Objective, Stage, Trainer
 
 N_ADAM, N_LBFGS = 20, 10
 
@@ -13,7 +13,7 @@ class Crash(Exception):
     pass
 
 
-def make_trainer(out_dir, checkpoint_every=None, crash_at=None, init_seed=0):
+def make_trainer(out_dir, checkpoint_every=None, crash_at=None, init_seed=0, dtype=torch.float32):
     def crash(row):
         if row["step"] == crash_at:
             raise Crash
@@ -34,6 +34,7 @@ def make_trainer(out_dir, checkpoint_every=None, crash_at=None, init_seed=0):
         out_dir=out_dir,
         progress=False,
         callbacks=[crash],
+        dtype=dtype,
     )
 
 
@@ -61,6 +62,60 @@ def test_resumed_run_equals_uninterrupted_run(straight, tmp_path, k):
         assert torch.equal(a, b)
     assert _without_time(resumed.history) == _without_time(straight.history)
     assert resumed.final_loss == straight.final_loss
+
+
+def test_float64_resume_mid_lbfgs_is_exact(tmp_path):
+    straight = make_trainer(tmp_path / "a", dtype=torch.float64).fit()
+    with pytest.raises(Crash):
+        make_trainer(tmp_path / "b", checkpoint_every=24, crash_at=26, dtype=torch.float64).fit()
+    resumed = make_trainer(tmp_path / "b", init_seed=1, dtype=torch.float64).fit(
+        resume=tmp_path / "b" / "last.pt"
+    )
+    for a, b in zip(straight.model.parameters(), resumed.model.parameters(), strict=True):
+        assert a.dtype == torch.float64 and torch.equal(a, b)
+
+
+class Constant(Objective):
+    """An inverse problem's constant c, held by an objective without a state_dict."""
+
+    def __init__(self):
+        self.c = torch.nn.Parameter(torch.tensor(0.0))
+
+    def losses(self, model):
+        return {"data": (self.c - 2.0) ** 2 + model(self.c.reshape(1, 1)).pow(2).sum()}
+
+    def parameters(self):
+        return [self.c]
+
+
+def test_objective_parameters_resume_exactly(tmp_path):
+    def trainer(out_dir, crash_at=None):
+        def crash(row):
+            if row["step"] == crash_at:
+                raise Crash
+
+        stages = [Stage("adam", 6, 0.1), Stage("lbfgs", 4, 1.0)]
+        return Trainer(
+            mlp(),
+            Constant(),
+            stages,
+            out_dir=out_dir,
+            checkpoint_every=5,
+            log_every=1,
+            progress=False,
+            callbacks=[crash],
+        )
+
+    straight = trainer(tmp_path / "a")
+    straight.fit()
+    with pytest.raises(Crash):
+        trainer(tmp_path / "b", crash_at=8).fit()
+    resumed = trainer(tmp_path / "b")
+    resumed.fit(resume=tmp_path / "b")
+    assert float(straight.objective.c.detach()) != 0.0
+    assert torch.equal(resumed.objective.c, straight.objective.c)
+    for a, b in zip(straight.model.parameters(), resumed.model.parameters(), strict=True):
+        assert torch.equal(a, b)
 
 
 def test_resume_rejects_other_stages_and_dtype(straight, tmp_path):
