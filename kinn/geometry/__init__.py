@@ -1,0 +1,1 @@
+"""Geometry, collocation samplers and quadrature for physics-informed networks."""
