@@ -97,9 +97,11 @@ class Polygon(Geometry):
         nxt = np.roll(v, -1, axis=0)
         if np.any(np.linalg.norm(nxt - v, axis=1) <= 1e-14 * scale):
             raise ValueError("degenerate polygon: two consecutive vertices coincide")
-        area = 0.5 * float(np.sum(_cross(v, nxt)))
-        if abs(area) <= 1e-14 * scale**2:
-            raise ValueError(f"degenerate polygon: zero area (vertices {v.tolist()})")
+        d, d_next = nxt - v, np.roll(nxt - v, -1, axis=0)
+        folds = (np.abs(_cross(d, d_next)) <= 1e-12 * scale**2) & ((d * d_next).sum(1) < 0)
+        if folds.any():
+            k = int(np.argmax(folds))
+            raise ValueError(f"degenerate polygon: edge {(k + 1) % m} folds back onto edge {k}")
         meets = _segments_cross(v, nxt, v, nxt)
         i, j = np.triu_indices(m, 2)
         adjacent = (j - i == 1) | ((i == 0) & (j == m - 1))
@@ -107,6 +109,9 @@ class Polygon(Geometry):
         if bad.any():
             k = int(np.argmax(bad))
             raise ValueError(f"self-intersecting polygon: edges {i[k]} and {j[k]} intersect")
+        area = 0.5 * float(np.sum(_cross(v, nxt)))
+        if abs(area) <= 1e-14 * scale**2:
+            raise ValueError(f"degenerate polygon: zero area (vertices {v.tolist()})")
         if area < 0:
             # Keep the domain on the left of every edge; edge i now runs backwards.
             v = v[::-1].copy()
