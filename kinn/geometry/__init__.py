@@ -16,7 +16,8 @@ from .geometry_3d import Cuboid, Sphere
 from .geometry_nd import Ball, Box
 from .mesh import Mesh
 from .polygon import Polygon, Triangle, koch_snowflake
-from .sampler import METHODS, sample as _sample_np
+from .sampler import METHODS
+from .sampler import sample as _sample_np
 from .timedomain import GeometryXTime, TimeDomain
 
 
@@ -28,7 +29,25 @@ def sample(n, d, method="sobol", seed=None, dtype=None, device=None):
 
 
 __all__ = [
-    "Ball", "BoundaryPart", "Box", "CSG", "Cuboid", "Disk", "Ellipse", "Geometry",
-    "GeometryXTime", "Interval", "METHODS", "Mesh", "Polygon", "Rectangle", "Sphere",
-    "TimeDomain", "Triangle", "koch_snowflake", "rad", "rar", "sample",
+    "Ball",
+    "BoundaryPart",
+    "Box",
+    "CSG",
+    "Cuboid",
+    "Disk",
+    "Ellipse",
+    "Geometry",
+    "GeometryXTime",
+    "Interval",
+    "METHODS",
+    "Mesh",
+    "Polygon",
+    "Rectangle",
+    "Sphere",
+    "TimeDomain",
+    "Triangle",
+    "koch_snowflake",
+    "rad",
+    "rar",
+    "sample",
 ]

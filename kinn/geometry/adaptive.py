@@ -16,8 +16,9 @@ def _magnitude(residual_fn, x):
     if r.ndim == 2:
         r = r.norm(dim=1)
     if r.shape != (len(x),):
-        raise ValueError(f"residual_fn must return (n,) or (n, m) for n={len(x)}, got "
-                         f"{tuple(r.shape)}")
+        raise ValueError(
+            f"residual_fn must return (n,) or (n, m) for n={len(x)}, got {tuple(r.shape)}"
+        )
     return r.abs().to(torch.float64)
 
 

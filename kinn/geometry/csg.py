@@ -9,7 +9,7 @@ a quasi-Monte Carlo estimate (``2**16`` Sobol points in the bounding box).
 
 import numpy as np
 
-from .boundary import CurvePatch, FilteredPatch
+from .boundary import FilteredPatch
 from .geometry import Geometry
 from .sampler import sample
 
@@ -19,8 +19,9 @@ _OPS = ("union", "difference", "intersection")
 def _filtered(patch, keep, flip):
     if isinstance(patch, FilteredPatch):
         inner = patch.keep
-        return FilteredPatch(patch.base, lambda x: inner(x) & keep(x), patch.flip ^ flip,
-                             patch.part)
+        return FilteredPatch(
+            patch.base, lambda x: inner(x) & keep(x), patch.flip ^ flip, patch.part
+        )
     return FilteredPatch(patch, keep, flip)
 
 
@@ -48,22 +49,29 @@ class CSG(Geometry):
         else:
             lo, hi = np.maximum(a._xmin, b._xmin), np.minimum(a._xmax, b._xmax)
             if np.any(lo >= hi):
-                raise ValueError(f"empty CSG result: intersection of disjoint bounding boxes "
-                                 f"{a._xmin}-{a._xmax} and {b._xmin}-{b._xmax}")
+                raise ValueError(
+                    f"empty CSG result: intersection of disjoint bounding boxes "
+                    f"{a._xmin}-{a._xmax} and {b._xmin}-{b._xmax}"
+                )
         super().__init__(a.dim, lo, hi, name)
-        self.rules = ("gauss", "triangle", "mesh", "montecarlo") if a.dim == 2 else (
-            "montecarlo",)
+        self.rules = ("gauss", "triangle", "mesh", "montecarlo") if a.dim == 2 else ("montecarlo",)
         self._cheap_measure = a.dim <= 2
         if self.measure <= 1e-12 * self._scale() ** self.dim:
-            raise ValueError(f"empty CSG result: {op} of {type(a).__name__} and "
-                             f"{type(b).__name__} has no interior")
+            raise ValueError(
+                f"empty CSG result: {op} of {type(a).__name__} and "
+                f"{type(b).__name__} has no interior"
+            )
 
     def _has_user_parts(self):
         return bool(self._user_parts) or self.a._has_user_parts() or self.b._has_user_parts()
 
     def _raw_part_names(self):
-        return self.a._built_in_part_names() + list(self.a._user_parts) + \
-            self.b._built_in_part_names() + list(self.b._user_parts)
+        return (
+            self.a._built_in_part_names()
+            + list(self.a._user_parts)
+            + self.b._built_in_part_names()
+            + list(self.b._user_parts)
+        )
 
     def _inside(self, x):
         ia, ib = self.a._inside(x), self.b._inside(x)
@@ -136,14 +144,16 @@ class CSG(Geometry):
             for p in pb:
                 pieces += [q.flipped() if flip_b else q for q in p.clip(keep_b)]
             return pieces
-        return [_filtered(p, keep_a, False) for p in pa] + [_filtered(p, keep_b, flip_b)
-                                                            for p in pb]
+        return [_filtered(p, keep_a, False) for p in pa] + [
+            _filtered(p, keep_b, flip_b) for p in pb
+        ]
 
     def _named_patches(self):
         if not hasattr(self, "_patch_cache"):
             self._patch_cache = self._patches()
-        return [p.renamed(self._name) for p in self._patch_cache] if self._name else \
-            self._patch_cache
+        return (
+            [p.renamed(self._name) for p in self._patch_cache] if self._name else self._patch_cache
+        )
 
     def _measure(self):
         if self.dim <= 2:

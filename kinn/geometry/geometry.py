@@ -304,8 +304,10 @@ class Geometry:
         """
         n = check_count(n)
         if rule not in self.rules:
-            raise ValueError(f"unknown quadrature rule {rule!r} for {type(self).__name__}; "
-                             f"expected one of {self.rules}")
+            raise ValueError(
+                f"unknown quadrature rule {rule!r} for {type(self).__name__}; "
+                f"expected one of {self.rules}"
+            )
         if rule == "montecarlo":
             x = self.sample_interior(n, kw.get("method", "sobol"), kw.get("seed"), torch.float64)
             x, w = x.numpy(), np.full(n, self.measure / n)

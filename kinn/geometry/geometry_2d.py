@@ -76,8 +76,9 @@ class Ellipse(Geometry):
         self.angle = float(angle)
         c, s = math.cos(self.angle), math.sin(self.angle)
         self.rot = np.array([[c, -s], [s, c]])
-        half = np.sqrt((self.a * c) ** 2 + (self.b * s) ** 2), np.sqrt(
-            (self.a * s) ** 2 + (self.b * c) ** 2
+        half = (
+            np.sqrt((self.a * c) ** 2 + (self.b * s) ** 2),
+            np.sqrt((self.a * s) ** 2 + (self.b * c) ** 2),
         )
         super().__init__(2, self.center - half, self.center + half, name)
         self._unit = Disk([0.0, 0.0], 1.0)

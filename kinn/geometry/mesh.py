@@ -16,15 +16,27 @@ _SPLIT = {
     "triangle": [(0, 1, 2)],
     "quad": [(0, 1, 2), (0, 2, 3)],
     "tetra": [(0, 1, 2, 3)],
-    "hexahedron": [(0, 1, 2, 6), (0, 1, 5, 6), (0, 4, 5, 6), (0, 4, 7, 6), (0, 3, 7, 6),
-                   (0, 3, 2, 6)],
+    "hexahedron": [
+        (0, 1, 2, 6),
+        (0, 1, 5, 6),
+        (0, 4, 5, 6),
+        (0, 4, 7, 6),
+        (0, 3, 7, 6),
+        (0, 3, 2, 6),
+    ],
 }
 _FACETS = {
     "triangle": [(0, 1), (1, 2), (2, 0)],
     "quad": [(0, 1), (1, 2), (2, 3), (3, 0)],
     "tetra": [(0, 1, 2), (0, 1, 3), (0, 2, 3), (1, 2, 3)],
-    "hexahedron": [(0, 1, 2, 3), (4, 5, 6, 7), (0, 1, 5, 4), (1, 2, 6, 5), (2, 3, 7, 6),
-                   (3, 0, 4, 7)],
+    "hexahedron": [
+        (0, 1, 2, 3),
+        (4, 5, 6, 7),
+        (0, 1, 5, 4),
+        (1, 2, 6, 5),
+        (2, 3, 7, 6),
+        (3, 0, 4, 7),
+    ],
 }
 # Reference corners of the tensor-product cells (VTK / meshio node order).
 _CORNERS = {
@@ -40,7 +52,9 @@ def _as_cell_dict(cells, point_dim):
     if isinstance(cells, dict):
         items = list(cells.items())
     elif isinstance(cells, np.ndarray) or (
-        isinstance(cells, (list, tuple)) and len(cells) and np.ndim(cells[0]) == 1
+        isinstance(cells, (list, tuple))
+        and len(cells)
+        and np.ndim(cells[0]) == 1
         and not isinstance(cells[0], tuple)
     ):
         arr = np.asarray(cells)
@@ -143,8 +157,9 @@ class Mesh(Geometry):
                 keys.append(np.sort(c[:, f], axis=1))
                 owners.append((c[:, f], centroid))
         width = max(len(k[0]) for k in keys)
-        padded = np.concatenate([np.pad(k, ((0, 0), (0, width - k.shape[1])), constant_values=-1)
-                                 for k in keys])
+        padded = np.concatenate(
+            [np.pad(k, ((0, 0), (0, width - k.shape[1])), constant_values=-1) for k in keys]
+        )
         _, inverse, counts = np.unique(padded, axis=0, return_inverse=True, return_counts=True)
         once = counts[inverse.ravel()] == 1
         facets, centroids, start = [], [], 0
@@ -165,12 +180,13 @@ class Mesh(Geometry):
         else:
             tris, cen = [], []
             for f, c in zip(facets, centroids):
-                for t in ([(0, 1, 2)] if len(f) == 3 else [(0, 1, 2), (0, 2, 3)]):
+                for t in [(0, 1, 2)] if len(f) == 3 else [(0, 1, 2), (0, 2, 3)]:
                     tris.append(self.points[f[list(t)]])
                     cen.append(c)
             self._facets = np.array(tris)
-            normal = np.cross(self._facets[:, 1] - self._facets[:, 0],
-                              self._facets[:, 2] - self._facets[:, 0])
+            normal = np.cross(
+                self._facets[:, 1] - self._facets[:, 0], self._facets[:, 2] - self._facets[:, 0]
+            )
             outward = ((self._facets.mean(axis=1) - np.array(cen)) * normal).sum(1) > 0
             normal *= np.where(outward, 1.0, -1.0)[:, None]
         self._facet_normals = normal / np.linalg.norm(normal, axis=1, keepdims=True)
@@ -183,8 +199,10 @@ class Mesh(Geometry):
 
     def _patches(self):
         if self.dim == 2:
-            return [CurvePatch(Segment(a, b), 0.0, 1.0, "boundary")
-                    for a, b in zip(self._seg_a, self._seg_b)]
+            return [
+                CurvePatch(Segment(a, b), 0.0, 1.0, "boundary")
+                for a, b in zip(self._seg_a, self._seg_b)
+            ]
         return [TrianglesPatch(self._facets, self._facet_normals, "boundary")]
 
     def _inside(self, x):
@@ -243,16 +261,20 @@ class Mesh(Geometry):
         b[fold1], c[fold1] = 1 - c1[fold1], 1 - a1[fold1] - b1[fold1]
         a[fold2], c[fold2] = 1 - b1[fold2] - c1[fold2], a1[fold2] + b1[fold2] + c1[fold2] - 1
         t = self._simplices[k]
-        return t[:, 0] + a[:, None] * (t[:, 1] - t[:, 0]) + b[:, None] * (t[:, 2] - t[:, 0]) \
+        return (
+            t[:, 0]
+            + a[:, None] * (t[:, 1] - t[:, 0])
+            + b[:, None] * (t[:, 2] - t[:, 0])
             + c[:, None] * (t[:, 3] - t[:, 0])
+        )
 
     def _quadrature(self, n, rule, **kw):
         pts, weights = [], []
         for kind, c in self.cells.items():
             vertices = self.points[c]
             if kind in ("triangle", "tetra"):
-                bary, w = collapsed_gauss(self.dim, n) if rule == "gauss" else simplex_rule(
-                    self.dim, n
+                bary, w = (
+                    collapsed_gauss(self.dim, n) if rule == "gauss" else simplex_rule(self.dim, n)
                 )
                 x = np.einsum("qk,ckd->cqd", bary, vertices)
                 edges = vertices[:, 1:] - vertices[:, :1]

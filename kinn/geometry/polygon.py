@@ -27,10 +27,14 @@ def _segments_cross(a, b, c, d):
     scale = max(float(np.ptp(np.concatenate([a, b, c, d]), axis=0).max()), 1e-300)
     eps = 1e-12 * scale**2
     # Orientation signs with a tolerance, so nearly collinear edges are judged as collinear.
-    o1, o2 = (np.sign(np.where(np.abs(o) <= eps, 0, o)) for o in
-              (_cross(ab, c[None] - a[:, None]), _cross(ab, d[None] - a[:, None])))
-    o3, o4 = (np.sign(np.where(np.abs(o) <= eps, 0, o)) for o in
-              (_cross(cd, a[:, None] - c[None]), _cross(cd, b[:, None] - c[None])))
+    o1, o2 = (
+        np.sign(np.where(np.abs(o) <= eps, 0, o))
+        for o in (_cross(ab, c[None] - a[:, None]), _cross(ab, d[None] - a[:, None]))
+    )
+    o3, o4 = (
+        np.sign(np.where(np.abs(o) <= eps, 0, o))
+        for o in (_cross(cd, a[:, None] - c[None]), _cross(cd, b[:, None] - c[None]))
+    )
     proper = (o1 * o2 <= 0) & (o3 * o4 <= 0)
     lo, hi = np.minimum(a, b)[:, None], np.maximum(a, b)[:, None]
     lo2, hi2 = np.minimum(c, d)[None], np.maximum(c, d)[None]

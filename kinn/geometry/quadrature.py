@@ -96,8 +96,9 @@ def collapsed_gauss(dim, n):
         y = (1 - pts[:, 0]) * pts[:, 1]
         bary = np.stack([1 - x - y, x, y], axis=1)
     elif dim == 3:
-        pts, w = tensor_rule([gauss_jacobi01(n, alpha=2), gauss_jacobi01(n, alpha=1),
-                              gauss_legendre(n)])
+        pts, w = tensor_rule(
+            [gauss_jacobi01(n, alpha=2), gauss_jacobi01(n, alpha=1), gauss_legendre(n)]
+        )
         u, v, t = pts.T
         x, y, z = u, (1 - u) * v, (1 - u) * (1 - v) * t
         bary = np.stack([1 - x - y - z, x, y, z], axis=1)

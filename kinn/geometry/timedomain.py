@@ -32,8 +32,10 @@ class GeometryXTime:
 
     def __init__(self, geometry, timedomain):
         if not isinstance(geometry, Geometry) or not isinstance(timedomain, TimeDomain):
-            raise ValueError("GeometryXTime needs a Geometry and a TimeDomain, got "
-                             f"{type(geometry).__name__} and {type(timedomain).__name__}")
+            raise ValueError(
+                "GeometryXTime needs a Geometry and a TimeDomain, got "
+                f"{type(geometry).__name__} and {type(timedomain).__name__}"
+            )
         self.geometry, self.timedomain = geometry, timedomain
         self.dim = geometry.dim + 1
 
@@ -44,6 +46,22 @@ class GeometryXTime:
     @property
     def boundary_parts(self):
         return self.geometry.boundary_parts
+
+    @property
+    def bbox(self):
+        """``(xmin, xmax)`` tensors ``(d + 1,)``, time last."""
+        g, td = self.geometry, self.timedomain
+        return to_tensor(np.append(g._xmin, td.t0)), to_tensor(np.append(g._xmax, td.t1))
+
+    def distance(self, x, smooth=False):
+        """Signed distance ``(n,)`` of the space part to the spatial boundary (lateral wall)."""
+        space, _ = self._split(x)
+        return self.geometry.distance(torch.as_tensor(space), smooth)
+
+    def boundary_part_of(self, x):
+        """Spatial boundary part of each lateral boundary point ``x (n, d + 1)``."""
+        space, _ = self._split(x)
+        return self.geometry.boundary_part_of(space)
 
     def _split(self, x):
         x = to_numpy(x, self.dim)
@@ -80,19 +98,25 @@ class GeometryXTime:
         else:
             lo = np.append(g._xmin, td.t0)
             hi = np.append(g._xmax, td.t1)
-            x = rejection_sample(n, self.dim, method, seed, lambda u: lo + u * (hi - lo),
-                                 lambda x: g._inside(x[:, :-1]))
+            x = rejection_sample(
+                n,
+                self.dim,
+                method,
+                seed,
+                lambda u: lo + u * (hi - lo),
+                lambda x: g._inside(x[:, :-1]),
+            )
         return to_tensor(x, dtype, device)
 
-    def sample_boundary(self, n, method="sobol", part=None, seed=None, dtype=None,
-                        device=None):
+    def sample_boundary(self, n, method="sobol", part=None, seed=None, dtype=None, device=None):
         """``(points, normals)`` ``(n, d + 1)`` on the lateral boundary (or one ``part``)."""
         n = check_count(n)
         space, normal = self.geometry.sample_boundary(n, method, part, seed, torch.float64)
         t = sample(n, 1, method, None if seed is None else seed + 1)[:, 0]
         # Pair space and time through a permutation so the two sequences do not align.
         t = self.timedomain.t0 + np.random.default_rng(seed).permutation(t) * (
-            self.timedomain.t1 - self.timedomain.t0)
+            self.timedomain.t1 - self.timedomain.t0
+        )
         x = np.hstack([space.numpy(), t[:, None]])
         return to_tensor(x, dtype, device), to_tensor(_with_zero_time(normal), dtype, device)
 
@@ -108,8 +132,9 @@ class GeometryXTime:
         t, wt = gauss_legendre(n, self.timedomain.t0, self.timedomain.t1)
         x, w = x.numpy(), w.numpy()
         pts = np.hstack([np.repeat(x, len(t), axis=0), np.tile(t, len(x))[:, None]])
-        return to_tensor(pts, dtype, device), to_tensor((w[:, None] * wt[None]).ravel(), dtype,
-                                                        device)
+        return to_tensor(pts, dtype, device), to_tensor(
+            (w[:, None] * wt[None]).ravel(), dtype, device
+        )
 
 
 def _with_zero_time(normal):

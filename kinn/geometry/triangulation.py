@@ -88,16 +88,24 @@ def triangulate(geom, h=None):
     # Interior lattice, kept clear of the boundary so boundary edges stay Delaunay edges.
     lo, hi = geom._xmin, geom._xmax
     ys = np.arange(lo[1] + h / 2, hi[1], h * math.sqrt(3) / 2)
-    rows = [np.stack([np.arange(lo[0] + h / 2 * (1 + j % 2), hi[0], h), np.full_like(
-        np.arange(lo[0] + h / 2 * (1 + j % 2), hi[0], h), y)], 1) for j, y in enumerate(ys)]
+    rows = [
+        np.stack(
+            [
+                np.arange(lo[0] + h / 2 * (1 + j % 2), hi[0], h),
+                np.full_like(np.arange(lo[0] + h / 2 * (1 + j % 2), hi[0], h), y),
+            ],
+            1,
+        )
+        for j, y in enumerate(ys)
+    ]
     lattice = np.concatenate(rows) if rows else np.zeros((0, 2))
     lattice = lattice[geom._distance(lattice) < -0.55 * h]
     nodes = np.concatenate([boundary_nodes, lattice])
     tri = Delaunay(nodes).simplices
     p = nodes[tri]
-    area = (p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1]) - (
-        p[:, 1, 1] - p[:, 0, 1]
-    ) * (p[:, 2, 0] - p[:, 0, 0])
+    area = (p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1]) - (p[:, 1, 1] - p[:, 0, 1]) * (
+        p[:, 2, 0] - p[:, 0, 0]
+    )
     tri[area < 0] = tri[area < 0][:, ::-1]
     tri = tri[geom._distance(nodes[tri].mean(axis=1)) < 0]
     curved, found = {}, set()
@@ -109,6 +117,7 @@ def triangulate(geom, h=None):
                 if not edges[key][0].straight:
                     curved.setdefault(i, {})[e] = edges[key]
     if len(found) != len(edges):
-        raise ValueError(f"triangulation does not conform to the boundary with h={h:g}; "
-                         "pass a smaller h")
+        raise ValueError(
+            f"triangulation does not conform to the boundary with h={h:g}; pass a smaller h"
+        )
     return CurvedTriangulation(nodes, tri, curved)

@@ -35,8 +35,23 @@ def plate_with_hole():
 
 def hex_mesh():
     """Two unit hexahedra sharing the face x = 1."""
-    pts = np.array([(0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0), (0, 0, 1), (1, 0, 1), (1, 1, 1),
-                    (0, 1, 1), (2, 0, 0), (2, 1, 0), (2, 0, 1), (2, 1, 1)], float)
+    pts = np.array(
+        [
+            (0, 0, 0),
+            (1, 0, 0),
+            (1, 1, 0),
+            (0, 1, 0),
+            (0, 0, 1),
+            (1, 0, 1),
+            (1, 1, 1),
+            (0, 1, 1),
+            (2, 0, 0),
+            (2, 1, 0),
+            (2, 0, 1),
+            (2, 1, 1),
+        ],
+        float,
+    )
     cells = np.array([np.arange(8), [1, 8, 9, 2, 5, 10, 11, 6]])
     return Mesh(pts, {"hexahedron": cells})
 

@@ -64,8 +64,12 @@ def test_tetrahedron_rules_integrate_polynomials_to_their_degree(degree):
     bary, w = simplex_rule(3, degree)
     x, y, z = bary[:, 1], bary[:, 2], bary[:, 3]
     for a, b, c in [(degree, 0, 0), (0, degree - 1, 1), (1, 0, degree - 1)]:
-        exact = math.factorial(a) * math.factorial(b) * math.factorial(c) / math.factorial(
-            a + b + c + 3)
+        exact = (
+            math.factorial(a)
+            * math.factorial(b)
+            * math.factorial(c)
+            / math.factorial(a + b + c + 3)
+        )
         assert math.isclose((w * x**a * y**b * z**c).sum() / 6, exact, rel_tol=1e-12)
 
 
@@ -75,8 +79,9 @@ def test_disk_sphere_and_ellipse_rules_integrate_polynomials_exactly():
     x, w = Sphere([0, 0, 0], 1).quadrature(3)
     assert math.isclose((w * x[:, 2] ** 2).sum().item(), 4 * math.pi / 15, rel_tol=1e-12)
     x, w = Ellipse([1, 0], 3, 2).quadrature(3)
-    assert math.isclose((w * (x[:, 0] - 1) ** 2).sum().item(), math.pi * 3**3 * 2 / 4,
-                        rel_tol=1e-12)
+    assert math.isclose(
+        (w * (x[:, 0] - 1) ** 2).sum().item(), math.pi * 3**3 * 2 / 4, rel_tol=1e-12
+    )
 
 
 def test_quarter_plate_with_hole_weights_sum_to_its_area():

@@ -42,8 +42,9 @@ def test_measure_matches_quadrature_weights(name):
     assert math.isclose(w.sum().item(), geom.measure, rel_tol=1e-9 if rule == "gauss" else 1e-12)
 
 
-@pytest.mark.parametrize("name", ["rectangle", "disk", "polygon", "ellipse", "sphere", "cuboid",
-                                  "mesh2d"])
+@pytest.mark.parametrize(
+    "name", ["rectangle", "disk", "polygon", "ellipse", "sphere", "cuboid", "mesh2d"]
+)
 def test_primitive_distance_is_exact(name):
     geom = SHAPES[name]
     lo, hi = (b.numpy() for b in geom.bbox)
@@ -69,6 +70,16 @@ def test_csg_distance_is_zero_on_boundary_and_signed():
 
 def test_plate_measure_is_exact():
     assert math.isclose(plate_with_hole().measure, PLATE_AREA, rel_tol=1e-12)
+
+
+def test_float32_boundary_points_pass_the_default_tolerance():
+    torch.set_default_dtype(torch.float32)
+    plate = plate_with_hole()
+    x, n = plate.sample_boundary(500, seed=0)
+    assert x.dtype == n.dtype == torch.float32
+    assert plate.on_boundary(x).all()
+    xq, w = plate.quadrature(3)
+    assert w.dtype == torch.float32 and abs(w.sum().item() - PLATE_AREA) / PLATE_AREA < 1e-6
 
 
 def test_bbox_and_dtype_follow_default():

@@ -15,6 +15,8 @@ def test_space_time_samples_lie_in_the_cylinder():
     assert torch.allclose(n[:, :2], xb[:, :2])
     x0 = st.sample_initial(20, seed=0)
     assert (x0[:, 2] == 0).all() and st.inside(x0).all()
+    assert st.distance(xb).abs().max() < 1e-12 and set(st.boundary_part_of(xb)) == {"boundary"}
+    assert st.bbox[1].tolist() == [1, 1, 2]
 
 
 def test_space_time_quadrature_sums_to_area_times_duration():
