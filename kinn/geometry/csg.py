@@ -55,7 +55,6 @@ class CSG(Geometry):
                 )
         super().__init__(a.dim, lo, hi, name)
         self.rules = ("gauss", "triangle", "mesh", "montecarlo") if a.dim == 2 else ("montecarlo",)
-        self._cheap_measure = a.dim <= 2
         if self.measure <= 1e-12 * self._scale() ** self.dim:
             raise ValueError(
                 f"empty CSG result: {op} of {type(a).__name__} and "

@@ -220,20 +220,17 @@ class Geometry:
             x = self._map_unit(sample(n, self.dim, method, seed))
         else:
             lo, hi = self._xmin, self._xmax
-            guess = self.measure / float(np.prod(hi - lo)) if self._cheap_measure else 0.5
+            guess = self.measure / float(np.prod(hi - lo))
             x = rejection_sample(
                 n, self.dim, method, seed, lambda u: lo + u * (hi - lo), self._inside, guess
             )
         return to_tensor(x, dtype, device)
 
-    _cheap_measure = True
-
     def _boundary_patches(self, part):
         patches = self._named_patches()
-        if part is not None and part not in self._user_parts:
-            patches = [p for p in patches if p.part == part]
-        if not patches:
-            raise ValueError(f"boundary part {part!r} has no patches")
+        if part is not None:
+            # Parts claimed by predicates (here or in an operand) come from the whole boundary.
+            patches = [p for p in patches if p.part == part] or patches
         return patches
 
     def sample_boundary(self, n, method="sobol", part=None, seed=None, dtype=None, device=None):
@@ -293,7 +290,11 @@ class Geometry:
         if part is not None and self._has_user_parts():
             mask = self._assign(x) == part
             x, normal, w = x[mask], normal[mask], w[mask]
-        return to_tensor(x, dtype, device), to_tensor(normal, dtype, device), to_tensor(w, dtype)
+        return (
+            to_tensor(x, dtype, device),
+            to_tensor(normal, dtype, device),
+            to_tensor(w, dtype, device),
+        )
 
     def quadrature(self, n, rule="gauss", dtype=None, device=None, **kw):
         """``(points (N, d), weights (N,))`` with weights summing to the measure.

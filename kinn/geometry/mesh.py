@@ -48,26 +48,23 @@ _CORNERS = {
 }
 
 
+def _is_block(c):
+    return hasattr(c, "type") or (isinstance(c, tuple) and isinstance(c[0], str))
+
+
 def _as_cell_dict(cells, point_dim):
+    """``{type: (m, k) int array}`` from a dict, meshio cell blocks / pairs, or one array."""
     if isinstance(cells, dict):
         items = list(cells.items())
-    elif isinstance(cells, np.ndarray) or (
-        isinstance(cells, (list, tuple))
-        and len(cells)
-        and np.ndim(cells[0]) == 1
-        and not isinstance(cells[0], tuple)
-    ):
-        arr = np.asarray(cells)
-        if arr.ndim != 2:
-            raise ValueError(f"cells must be an (m, k) index array, got shape {arr.shape}")
-        kind = {3: "triangle", 4: "quad" if point_dim == 2 else "tetra", 8: "hexahedron"}.get(
-            arr.shape[1]
-        )
-        if kind is None:
-            raise ValueError(f"cannot infer a cell type from {arr.shape[1]} nodes per cell")
-        items = [(kind, arr)]
+    elif len(cells) and _is_block(cells[0]):
+        items = [(c.type, c.data) if hasattr(c, "type") else c for c in cells]
     else:
-        items = [(c.type, c.data) if hasattr(c, "type") else tuple(c) for c in cells]
+        arr = np.asarray(cells)
+        nodes = arr.shape[1] if arr.ndim == 2 else None
+        kind = {3: "triangle", 4: "quad" if point_dim == 2 else "tetra", 8: "hexahedron"}
+        if nodes not in kind:
+            raise ValueError(f"cells must be an (m, 3|4|8) index array, got shape {arr.shape}")
+        items = [(kind[nodes], arr)]
     out = {}
     for kind, data in items:
         if kind in _DIM:

@@ -52,6 +52,16 @@ def test_user_predicate_claims_a_crack_from_the_bottom_edge():
     assert abs(w.sum().item() - 5.0) < 0.05
 
 
+def test_operand_predicate_parts_survive_csg():
+    notch = Rectangle([0, 0], [4, 2]).add_boundary_part("loaded", lambda x: x[:, 0] == 4)
+    shape = notch - Disk([2, 2], 0.5)
+    assert "loaded" in shape.boundary_parts
+    x, n = shape.sample_boundary(30, part="loaded", seed=0)
+    assert (x[:, 0] == 4).all() and (n == torch.tensor([1.0, 0.0])).all()
+    _, _, w = shape.boundary_quadrature(3, part="loaded")
+    assert math.isclose(w.sum().item(), 2.0, rel_tol=1e-12)
+
+
 def test_polygon_edges_can_be_grouped_under_names():
     square = Polygon([(0, 0), (1, 0), (1, 1), (0, 1)], edge_names={"clamped": [3], "load": [1]})
     assert list(square.boundary_parts) == ["edge0", "load", "edge2", "clamped"]
