@@ -136,16 +136,17 @@ def simplex_volumes(vertices):
     return np.abs(np.linalg.det(edges)) / math.factorial(d)
 
 
-def fan_rule(apex, curve, ta, tb, n):
+def fan_rule(apex, curve, ta, tb, n, n_t=None):
     """Rule on the curved fan swept from ``apex (2,)`` to ``curve`` for ``t`` in ``[ta, tb]``.
 
     The map ``x(s, t) = apex + s (c(t) - apex)`` covers the fan exactly, so the rule is
     exact up to quadrature error in ``t`` (none for a straight edge; exponentially small on a
     short arc). Weights carry the orientation: positive when the fan turns counter-clockwise.
-    Returns ``points (n*n, 2)``, ``weights (n*n,)``.
+    ``n`` points run from the apex, ``n_t`` (default ``n``) along the curve. Returns
+    ``points (n * n_t, 2)``, ``weights (n * n_t,)``.
     """
     s, ws = gauss_jacobi01(n, beta=1)
-    t, wt = gauss_legendre(n, ta, tb)
+    t, wt = gauss_legendre(n if n_t is None else n_t, ta, tb)
     rel = curve.point(t) - apex
     dc = curve.deriv(t)
     cross = rel[:, 0] * dc[:, 1] - rel[:, 1] * dc[:, 0]

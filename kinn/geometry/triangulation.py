@@ -45,7 +45,8 @@ class CurvedTriangulation:
                 if e not in edges:
                     continue
                 curve, ta, tb = edges[e]
-                x, wx = fan_rule(apex, curve, ta, tb, m)
+                # Arcs are not polynomial in t: a few extra points reach machine precision.
+                x, wx = fan_rule(apex, curve, ta, tb, m, max(m, 6))
                 pts.append(x)
                 weights.append(wx)
         return np.concatenate(pts), np.concatenate(weights)
