@@ -119,3 +119,23 @@ def test_bbox_and_dtype_follow_default():
 def test_bad_input_raises_value_error_naming_the_problem(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+@pytest.mark.parametrize(
+    "build, area, perimeter",
+    [
+        (lambda: Rectangle([0, 0], [2, 1]) | Rectangle([0, 0], [1, 2]), 3, 8),
+        (lambda: Rectangle([0, 0], [1, 1]) | Rectangle([1, 0], [2, 1]), 2, 6),
+        (lambda: Rectangle([0, 0], [2, 1]) & Rectangle([0, 0], [1, 1]), 1, 4),
+        (lambda: Rectangle([0, 0], [2, 1]) - Rectangle([1, 0], [3, 1]), 1, 4),
+        (lambda: Rectangle([0, 0], [2, 2]) - Rectangle([0.5, 1], [1.5, 2]), 3, 10),
+        (lambda: Disk([0, 0], 1) - Rectangle([0, -2], [2, 2]), math.pi / 2, math.pi + 2),
+    ],
+)
+def test_csg_boundary_is_exact_where_operand_edges_coincide(build, area, perimeter):
+    geom = build()
+    _, _, w = geom.boundary_quadrature(2)
+    _, wq = geom.quadrature(2)
+    assert math.isclose(geom.measure, area, rel_tol=1e-10)
+    assert math.isclose(wq.sum().item(), area, rel_tol=1e-10)
+    assert math.isclose(w.sum().item(), perimeter, rel_tol=1e-10)
