@@ -9,7 +9,7 @@ gives a space-time cylinder. All tensors are ``(n, d)``.
 
 from .adaptive import rad, rar
 from .csg import CSG
-from .geometry import BoundaryPart, Geometry
+from .geometry import BoundaryPart, Geometry, to_tensor
 from .geometry_1d import Interval
 from .geometry_2d import Disk, Ellipse, Rectangle
 from .geometry_3d import Cuboid, Sphere
@@ -22,9 +22,10 @@ from .timedomain import GeometryXTime, TimeDomain
 
 
 def sample(n, d, method="sobol", seed=None, dtype=None, device=None):
-    """``n`` points ``(n, d)`` on the unit cube from ``method`` in :data:`METHODS`."""
-    from .geometry import to_tensor
+    """``n`` points ``(n, d)`` on the unit cube ``[0, 1)^d`` from ``method`` in ``METHODS``.
 
+    Seeded calls repeat exactly; Sobol and Halton are scrambled with the seed.
+    """
     return to_tensor(_sample_np(n, d, method, seed), dtype, device)
 
 
