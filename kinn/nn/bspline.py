@@ -77,11 +77,24 @@ def bspline_matrix(degree: int, derivative: int = 0, dtype=torch.float64) -> tor
 
 
 def uniform_grid(
-    domain: torch.Tensor | tuple[float, float], grid_size: int, in_features: int | None = None
+    domain: torch.Tensor | tuple[float, float],
+    grid_size: int,
+    in_features: int | None = None,
+    dtype: torch.dtype | None = None,
 ):
-    """Uniform knots ``(I, G+1)`` over each input's ``[lo, hi]`` (domain ``(I, 2)`` or a pair)."""
+    """Uniform knots ``(I, G+1)`` over each input's ``[lo, hi]`` (domain ``(I, 2)`` or a pair).
+
+    Computed in float64, returned in ``dtype`` (default: the domain tensor's floating dtype,
+    else torch's default dtype).
+    """
     _check_grid(grid_size)
-    domain = torch.as_tensor(domain, dtype=torch.get_default_dtype())
+    if dtype is None:
+        is_float = isinstance(domain, torch.Tensor) and domain.is_floating_point()
+        dtype = domain.dtype if is_float else torch.get_default_dtype()
+    if isinstance(domain, torch.Tensor):
+        domain = domain.to(torch.float64)
+    else:
+        domain = torch.as_tensor(domain, dtype=torch.float64)
     if domain.ndim == 1:
         if in_features is None:
             raise ValueError("in_features is needed when domain is a single (lo, hi) pair")
@@ -89,8 +102,8 @@ def uniform_grid(
     lo, hi = domain[:, 0:1], domain[:, 1:2]
     if not bool((hi > lo).all()):
         raise ValueError(f"domain must have lo < hi for every input, got {domain.tolist()}")
-    steps = torch.linspace(0, 1, grid_size + 1, dtype=domain.dtype)
-    return lo + (hi - lo) * steps
+    steps = torch.linspace(0, 1, grid_size + 1, dtype=torch.float64, device=domain.device)
+    return (lo + (hi - lo) * steps).to(dtype)
 
 
 def _check_degree(degree: int) -> None:

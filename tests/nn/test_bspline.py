@@ -34,7 +34,7 @@ def test_matrix_form_equals_cox_de_boor_to_round_off(degree, grid):
     rng = np.random.default_rng(degree * 100 + grid)
     x = np.concatenate([rng.uniform(lo, hi, 200), np.linspace(lo, hi, grid + 1)[:-1]])
     ref = cox_de_boor(x, extended_knots(lo, hi, grid, degree), degree)
-    knots = uniform_grid((lo, hi), grid, 1).double()
+    knots = uniform_grid((lo, hi), grid, 1, dtype=torch.float64)
     ours = bspline_basis(torch.tensor(x)[:, None], knots, degree)[:, 0].numpy()
     assert ours.shape == (len(x), grid + degree)
     np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-12)
@@ -42,14 +42,14 @@ def test_matrix_form_equals_cox_de_boor_to_round_off(degree, grid):
 
 @pytest.mark.parametrize("degree", [1, 3, 6, 12])
 def test_bases_are_a_partition_of_unity_inside_and_outside(degree):
-    knots = uniform_grid((-1.0, 1.0), 6, 3).double()
+    knots = uniform_grid((-1.0, 1.0), 6, 3, dtype=torch.float64)
     x = torch.linspace(-1.5, 1.5, 301, dtype=torch.float64)[:, None].expand(-1, 3)
     b = bspline_basis(x, knots, degree)
     torch.testing.assert_close(b.sum(-1), torch.ones(301, 3, dtype=torch.float64))
 
 
 def test_bases_are_constant_outside_the_domain():
-    knots = uniform_grid((-1.0, 1.0), 4, 1).double()
+    knots = uniform_grid((-1.0, 1.0), 4, 1, dtype=torch.float64)
     far = torch.tensor([[-7.0], [-1.0], [1.0], [9.0]], dtype=torch.float64)
     b = bspline_basis(far, knots, 3)
     torch.testing.assert_close(b[0], b[1])
@@ -57,7 +57,7 @@ def test_bases_are_constant_outside_the_domain():
 
 
 def test_matrix_rows_of_derivatives_match_finite_differences():
-    knots = uniform_grid((0.0, 1.0), 5, 1).double()
+    knots = uniform_grid((0.0, 1.0), 5, 1, dtype=torch.float64)
     x = torch.rand(50, 1, dtype=torch.float64) * 0.98 + 0.01
     eps = 1e-6
     for degree in (2, 3, 5):
@@ -72,7 +72,7 @@ def test_matrix_rows_of_derivatives_match_finite_differences():
 
 
 def test_general_path_equals_matrix_form_on_uniform_knots():
-    knots = uniform_grid((-2.0, 3.0), 9, 2).double()
+    knots = uniform_grid((-2.0, 3.0), 9, 2, dtype=torch.float64)
     x = torch.rand(100, 2, dtype=torch.float64) * 7 - 3  # includes points outside
     for degree in (1, 3, 7):
         torch.testing.assert_close(

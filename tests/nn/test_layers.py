@@ -3,7 +3,13 @@ import torch
 
 from kinn.nn import BSplineKANLayer, ChebyshevKANLayer
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(torch.float32)
 
 
 def _x(n=16, i=3, lo=-1.0, hi=1.0):
