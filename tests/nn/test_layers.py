@@ -4,7 +4,6 @@ import torch
 from kinn.nn import BSplineKANLayer, ChebyshevKANLayer
 
 
-
 @pytest.fixture(autouse=True)
 def _float64():
     torch.set_default_dtype(torch.float64)
