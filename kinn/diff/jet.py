@@ -5,10 +5,10 @@ stacked tensor ``J: (R, N, c)``: row 0 the value, rows ``1..d`` the first deriva
 one row per Hessian component ``(a, b)`` (all ``a <= b``, or only ``a == b`` for
 ``hessian="diag"``). Linear maps act on all rows at once (one GEMM), scalar nonlinearities by the
 chain rule ``f(v)``, ``f'(v) g_a``, ``f''(v) g_a g_b + f'(v) H_ab``. A KAN layer is the same chain
-rule applied to its bases: on a uniform B-spline grid only the k+1 local bases and their
-derivatives (the matrix form with differentiated power vectors) are combined, scattered once,
-and multiplied by the stacked weight in a single GEMM. The training step then needs one ordinary
-backward through this forward, instead of nested autograd.
+rule applied to its bases (:mod:`kinn.nn.taylor`): on a uniform B-spline grid only the k+1 local
+bases and their derivatives (the matrix form with differentiated power vectors) are combined,
+scattered once and multiplied by the stacked weight in a single GEMM, with a hand-written
+backward. The training step then needs one ordinary backward, instead of nested autograd.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import torch
 from torch import nn
 
 from kinn.nn.activations import ACTIVATIONS, activation_derivatives
-from kinn.nn.bspline import inside_domain, local_bases, uniform_interval
-from kinn.nn.layers import BSplineKANLayer, KANLayer
+from kinn.nn.layers import KANLayer
 from kinn.nn.networks import KAN, MLP
+from kinn.nn.taylor import RowLayout, kan_rows
 
 from . import operators
 
@@ -126,33 +126,6 @@ def _pairs(d: int, hessian: str) -> tuple[list[int], list[int]]:
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-class _Rows:
-    """Row layout of a stacked jet: value, d gradient rows, then Hessian pair rows."""
-
-    def __init__(self, d: int, order: int, hessian: str):
-        self.d, self.order = d, order
-        self.pa, self.pb = _pairs(d, hessian) if order >= 2 else ([], [])
-
-    def split(self, J):
-        d = self.d
-        g = J[1 : 1 + d] if self.order >= 1 else None
-        H = J[1 + d :] if self.order >= 2 else None
-        return J[0], g, H
-
-    def chain(self, fs, g, H):
-        """Chain rule for an elementwise function with derivatives ``fs = [f, f', f'']``.
-
-        ``g: (d, ...)``, ``H: (P, ...)`` broadcast against ``fs[i]: (...)``; -> ``(R, ...)``.
-        """
-        rows = [fs[0].unsqueeze(0)]
-        if self.order >= 1:
-            rows.append(fs[1].unsqueeze(0) * g)
-        if self.order >= 2:
-            gg = g[self.pa] * g[self.pb]
-            rows.append(fs[2].unsqueeze(0) * gg + fs[1].unsqueeze(0) * H)
-        return torch.cat(rows, dim=0)
-
-
 def _linear(J, weight_t, bias):
     """Rows ``(R, N, c)`` times ``weight_t (c, o)``; bias on the value row only."""
     R, N, c = J.shape
@@ -162,36 +135,9 @@ def _linear(J, weight_t, bias):
     return out
 
 
-def _activation(J, name, rows: _Rows):
+def _activation(J, name, rows: RowLayout):
     v, g, H = rows.split(J)
     return rows.chain(activation_derivatives(name, v, rows.order), g, H)
-
-
-def _kan_layer(J, layer: KANLayer, rows: _Rows):
-    v, g, H = rows.split(J)  # v (N, I), g (d, N, I), H (P, N, I)
-    R, N, I = J.shape
-    K = layer.n_basis
-    gk = None if g is None else g.unsqueeze(-1)
-    Hk = None if H is None else H.unsqueeze(-1)
-    if isinstance(layer, BSplineKANLayer) and layer.uniform:
-        lo, inv_h = layer._spacing()
-        m, u = uniform_interval(v, lo, inv_h, layer.grid_size)
-        local = local_bases(u, layer.matrices(rows.order), inv_h)
-        if rows.order > 0:
-            inside = inside_domain(v, lo, inv_h, layer.grid_size).unsqueeze(-1)
-            local = local[:1] + [b * inside for b in local[1:]]
-        local_rows = rows.chain(local, gk, Hk)  # (R, N, I, k+1)
-        cols = (m.unsqueeze(-1) + torch.arange(local_rows.shape[-1], device=v.device)).expand(
-            R, -1, -1, -1
-        )
-        spline = local_rows.new_zeros(R, N, I, K).scatter_(-1, cols, local_rows)
-    else:
-        spline = rows.chain(layer.basis_derivatives(v, rows.order), gk, Hk)  # (R, N, I, K)
-    feats = spline.reshape(R, N, I * K)
-    if layer.base is not None:
-        base = rows.chain(activation_derivatives(layer.base, v, rows.order), g, H)  # (R, N, I)
-        feats = torch.cat([feats, base], dim=-1)
-    return _linear(feats, layer.stacked_weight(), layer.bias)
 
 
 _MODULE_ACTIVATIONS = {
@@ -204,13 +150,13 @@ _MODULE_ACTIVATIONS = {
 }
 
 
-def _propagate(module: nn.Module, J, rows: _Rows):
+def _propagate(module: nn.Module, J, rows: RowLayout):
     if isinstance(module, KAN):
         for layer in module.layers:
-            J = _kan_layer(J, layer, rows)
+            J = kan_rows(layer, J, rows)
         return J
     if isinstance(module, KANLayer):
-        return _kan_layer(J, module, rows)
+        return kan_rows(module, J, rows)
     if isinstance(module, MLP):
         for layer in module.layers[:-1]:
             J = _activation(_linear(J, layer.weight.t(), layer.bias), module.activation, rows)
@@ -284,13 +230,13 @@ def jet(
     if method == "autograd":
         return jet_of(net, x, order, hessian)
     N, d = x.shape
-    rows = _Rows(d, order, hessian)
+    rows = RowLayout(d, order, _pairs(d, hessian))
     eye = torch.eye(d, dtype=x.dtype, device=x.device)
     parts = [x.unsqueeze(0)]
     if order >= 1:
         parts.append(eye[:, None, :].expand(d, N, d))
     if order >= 2:
-        parts.append(x.new_zeros(len(rows.pa), N, d))
+        parts.append(x.new_zeros(len(rows.pa), N, d))  # the input's own Hessian vanishes
     try:
         J = _propagate(net, torch.cat(parts, dim=0), rows)
     except _Unsupported as err:
@@ -300,7 +246,7 @@ def jet(
     return _unstack(J, rows, hessian)
 
 
-def _unstack(J, rows: _Rows, hessian: str) -> Jet:
+def _unstack(J, rows: RowLayout, hessian: str) -> Jet:
     v, g, H = rows.split(J)
     grad = None if g is None else g.permute(1, 2, 0)
     hess = None

@@ -29,8 +29,11 @@ from .bspline import (
     uniform_interval,
 )
 from .chebyshev import chebyshev_basis_derivatives
+from .taylor import RowLayout, kan_rows
 
 __all__ = ["KANLayer", "BSplineKANLayer", "ChebyshevKANLayer"]
+
+_VALUE_ONLY = RowLayout()
 
 
 def _check_features(name: str, value: int) -> None:
@@ -78,6 +81,18 @@ class KANLayer(nn.Module):
         return self.basis_derivatives(x, 0)[0]
 
     def basis_derivatives(self, x: torch.Tensor, order: int) -> list[torch.Tensor]:
+        """``[B, dB/dx, .., d^order B/dx^order]`` at x ``(N, I)``, each dense ``(N, I, K)``."""
+        index, local = self.local_basis(x, order)
+        if index is None:
+            return local
+        return [scatter_dense(index, b, self.n_basis) for b in local]
+
+    def local_basis(self, x: torch.Tensor, order: int):
+        """Non-zero bases and x-derivatives: ``(index, [b_0, .., b_order])``.
+
+        ``b_r: (N, I, L)``; ``index: (N, I)`` long, the dense column of local basis 0, or None
+        when the bases are dense (L = K).
+        """
         raise NotImplementedError
 
     def domain_bounds(self) -> torch.Tensor:
@@ -103,18 +118,10 @@ class KANLayer(nn.Module):
             raise ValueError(f"input must have shape (N, {self.in_features}), got {tuple(x.shape)}")
 
     # -- evaluation --------------------------------------------------------------------------
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """``[basis(x).reshape(N, I*K), base(x)]``: ``(N, I*K [+ I])``."""
-        f = self.basis(x).reshape(x.shape[0], -1)
-        if self.base is None:
-            return f
-        return torch.cat([f, activation(self.base, x)], dim=1)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x ``(N, I)`` -> y ``(N, O)``."""
+        """x ``(N, I)`` -> y ``(N, O)``: one GEMM, custom backward (see :mod:`kinn.nn.taylor`)."""
         self._check_input(x)
-        y = self.features(x) @ self.stacked_weight()
-        return y if self.bias is None else y + self.bias
+        return kan_rows(self, x.unsqueeze(0), _VALUE_ONLY)[0]
 
     def edge_values(self, x: torch.Tensor) -> torch.Tensor:
         """Every edge function at its input, ``phi_io(x_i)``: ``(N, I, O)``.
@@ -160,57 +167,6 @@ class KANLayer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, base={self.base}"
-
-
-class _UniformSplineLinear(torch.autograd.Function):
-    """``[B(x) | base(x)] @ W`` on a uniform grid, saving only x and W.
-
-    The backward recomputes the bases (cheaper than storing an ``(N, I*K)`` matrix) and is
-    built from differentiable ops, so double backward (nested autograd) works.
-    """
-
-    @staticmethod
-    def forward(ctx, x, weight, lo, inv_h, matrices, grid_size, n_basis, base):
-        ctx.save_for_backward(x, weight, lo, inv_h)
-        ctx.config = (matrices, grid_size, n_basis, base)
-        return (
-            _UniformSplineLinear.features(x, lo, inv_h, matrices, grid_size, n_basis, base) @ weight
-        )
-
-    @staticmethod
-    def features(x, lo, inv_h, matrices, grid_size, n_basis, base, derivative=False):
-        n, i = x.shape
-        m, u = uniform_interval(x, lo, inv_h, grid_size)
-        vals = local_bases(u, matrices[:1], inv_h)[0]
-        width = i * n_basis + (i if base else 0)
-        feats = vals.new_zeros(n, width)
-        dense = feats[:, : i * n_basis].view(n, i, n_basis)
-        cols = m.unsqueeze(-1) + torch.arange(vals.shape[-1], device=x.device)
-        dense.scatter_(-1, cols, vals)
-        if base:
-            feats[:, i * n_basis :] = activation(base, x)
-        return feats
-
-    @staticmethod
-    def backward(ctx, grad_y):
-        x, weight, lo, inv_h = ctx.saved_tensors
-        matrices, grid_size, n_basis, base = ctx.config
-        n, i = x.shape
-        grad_x = grad_w = None
-        if ctx.needs_input_grad[1]:
-            feats = _UniformSplineLinear.features(x, lo, inv_h, matrices, grid_size, n_basis, base)
-            grad_w = feats.t() @ grad_y
-        if ctx.needs_input_grad[0]:
-            grad_f = grad_y @ weight.t()  # (N, I*K [+ I])
-            m, u = uniform_interval(x, lo, inv_h, grid_size)
-            dvals = local_bases(u, matrices[:2], inv_h)[1]  # (N, I, k+1)
-            dvals = dvals * inside_domain(x, lo, inv_h, grid_size).unsqueeze(-1)
-            cols = m.unsqueeze(-1) + torch.arange(dvals.shape[-1], device=x.device)
-            g = grad_f[:, : i * n_basis].reshape(n, i, n_basis).gather(-1, cols)
-            grad_x = (g * dvals).sum(-1)
-            if base:
-                grad_x = grad_x + grad_f[:, i * n_basis :] * activation_derivatives(base, x, 1)[1]
-        return grad_x, grad_w, None, None, None, None, None, None
 
 
 class BSplineKANLayer(KANLayer):
@@ -268,35 +224,18 @@ class BSplineKANLayer(KANLayer):
             self._matrices = [bspline_matrix(self.degree, r).tolist() for r in range(order + 1)]
         return self._matrices[: order + 1]
 
-    def basis_derivatives(self, x: torch.Tensor, order: int) -> list[torch.Tensor]:
-        """``[B, dB/dx, .., d^order B/dx^order]`` at x ``(N, I)``, each ``(N, I, G+k)``."""
+    def local_basis(self, x: torch.Tensor, order: int):
+        """The k+1 non-zero B-splines and derivatives (uniform grid), or all G+k (non-uniform)."""
         if not self.uniform:
-            return [bspline_basis_general(x, self.grid, self.degree, r) for r in range(order + 1)]
+            dense = [bspline_basis_general(x, self.grid, self.degree, r) for r in range(order + 1)]
+            return None, dense
         lo, inv_h = self._spacing()
         m, u = uniform_interval(x, lo, inv_h, self.grid_size)
         vals = local_bases(u, self.matrices(order), inv_h)
         if order > 0:
             inside = inside_domain(x, lo, inv_h, self.grid_size).unsqueeze(-1)
             vals = vals[:1] + [v * inside for v in vals[1:]]
-        return [scatter_dense(m, v, self.n_basis) for v in vals]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x ``(N, I)`` -> y ``(N, O)``."""
-        self._check_input(x)
-        if not self.uniform:
-            return super().forward(x)
-        lo, inv_h = self._spacing()
-        y = _UniformSplineLinear.apply(
-            x,
-            self.stacked_weight(),
-            lo,
-            inv_h,
-            self.matrices(1),
-            self.grid_size,
-            self.n_basis,
-            self.base,
-        )
-        return y if self.bias is None else y + self.bias
+        return m, vals
 
     # -- grids -------------------------------------------------------------------------------
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
@@ -428,19 +367,21 @@ class ChebyshevKANLayer(KANLayer):
         # the range where tanh is far from saturation; used for sampling and initialisation
         return torch.tensor([[-2.0, 2.0]]).expand(self.in_features, 2)
 
-    def basis_derivatives(self, x: torch.Tensor, order: int) -> list[torch.Tensor]:
-        """``[T(tanh x), d/dx, ..]`` up to order 2, each ``(N, I, n+1)``."""
-        if order > 2:
-            raise ValueError(f"Chebyshev layer derivatives are implemented to order 2, got {order}")
-        t_derivs = activation_derivatives("tanh", x, order)
-        cheb = chebyshev_basis_derivatives(t_derivs[0], self.degree, order)
-        out = [cheb[0]]
+    def local_basis(self, x: torch.Tensor, order: int):
+        """``[T(tanh x), d/dx, ..]`` up to order 3 by Faa di Bruno, each dense ``(N, I, n+1)``."""
+        if order > 3:
+            raise ValueError(f"Chebyshev layer derivatives are implemented to order 3, got {order}")
+        t = activation_derivatives("tanh", x, order)
+        T = chebyshev_basis_derivatives(t[0], self.degree, order)
+        t = [None] + [tr.unsqueeze(-1) for tr in t[1:]]
+        out = [T[0]]
         if order >= 1:
-            d1 = t_derivs[1].unsqueeze(-1)
-            out.append(cheb[1] * d1)
+            out.append(T[1] * t[1])
         if order >= 2:
-            out.append(cheb[2] * d1 * d1 + cheb[1] * t_derivs[2].unsqueeze(-1))
-        return out
+            out.append(T[2] * t[1] ** 2 + T[1] * t[2])
+        if order >= 3:
+            out.append(T[3] * t[1] ** 3 + 3 * T[2] * t[1] * t[2] + T[1] * t[3])
+        return None, out
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, degree={self.degree}"

@@ -1,0 +1,111 @@
+"""Time of one full PINN training step for a 2-D Poisson problem, KAN vs MLP.
+
+    python -m benchmarks.pinn_step                # N=2048 and N=16384, degrees 3 and 7
+
+A step is: the residual of -Laplace(u) = f at N interior points plus a Dirichlet term at N/4
+boundary points, ``loss.backward()`` and an Adam step. Cases: kinn KAN with jets, kinn KAN with
+nested autograd, kinn Chebyshev KAN with jets, a tanh MLP of the same widths with nested
+autograd (the usual PINN practice), and pykan when installed. Widths [2, 16, 16, 1], grid 10.
+One JSON line per case (median ms, peak MiB in its own process), then ratio lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import torch
+
+from benchmarks.common import peak_rss_mib, rss_mib, run_isolated, timeit
+
+WIDTHS, GRID = [2, 16, 16, 1], 10
+
+
+def build(kind: str, degree: int):
+    from kinn.nn import KAN, MLP
+
+    if kind in ("kan_jet", "kan_autograd"):
+        return KAN(WIDTHS, grid=GRID, degree=degree)
+    if kind == "chebyshev_jet":
+        return KAN(WIDTHS, basis="chebyshev", degree=GRID + degree)
+    if kind == "mlp_autograd":
+        return MLP(WIDTHS, activation="tanh")
+    if kind == "pykan_autograd":
+        from kan import KAN as PyKAN  # optional dependency
+
+        net = PyKAN(width=WIDTHS, grid=GRID, k=degree, auto_save=False)
+        return net
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def run_case(case: dict) -> dict:
+    from kinn.diff import jet, laplacian
+
+    torch.manual_seed(0)
+    torch.set_num_threads(case.get("threads", 2))
+    n = case["n"]
+    net = build(case["kind"], case["degree"])
+    x = torch.rand(n, 2) * 2 - 1
+    f = 2 * math.pi**2 * torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:])
+    t = torch.rand(n // 4, 1) * 2 - 1
+    xb = torch.cat([torch.cat([t, torch.full_like(t, s)], 1) for s in (-1.0, 1.0)], 0)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    use_jet = case["kind"].endswith("_jet")
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        if use_jet:
+            lap = jet(net, x, order=2, hessian="diag", method="jet").laplacian()
+        else:
+            xg = x.detach().requires_grad_()
+            lap = laplacian(net(xg), xg)
+        loss = (lap + f).square().mean() + net(xb).square().mean()
+        loss.backward()
+        opt.step()
+
+    before = rss_mib()
+    step()
+    peak = peak_rss_mib() - before
+    ms = timeit(step, repeat=case.get("repeat", 20))
+    return {**case, "benchmark": "pinn_step", "ms": round(ms, 3), "peak_mib": round(peak, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--case", help="run one case (JSON) in this process")
+    parser.add_argument("--sizes", default="2048,16384")
+    parser.add_argument("--degrees", default="3,7")
+    args = parser.parse_args()
+    if args.case:
+        print(json.dumps(run_case(json.loads(args.case))))
+        return
+    kinds = ["kan_jet", "kan_autograd", "chebyshev_jet", "mlp_autograd"]
+    try:
+        import kan  # noqa: F401
+
+        kinds.append("pykan_autograd")
+    except ImportError:
+        print(json.dumps({"benchmark": "pinn_step", "note": "pykan not installed; skipped"}))
+    for n in (int(s) for s in args.sizes.split(",")):
+        for degree in (int(d) for d in args.degrees.split(",")):
+            rows = {}
+            for kind in kinds:
+                case = {"kind": kind, "degree": degree, "n": n, "repeat": 20 if n < 10000 else 5}
+                rows[kind] = run_isolated("benchmarks.pinn_step", case)
+                print(json.dumps(rows[kind]), flush=True)
+            ours, mlp = rows["kan_jet"]["ms"], rows["mlp_autograd"]["ms"]
+            ratio = {
+                "benchmark": "pinn_step_ratio",
+                "n": n,
+                "degree": degree,
+                "kan_jet_vs_mlp": round(ours / mlp, 2),
+                "kan_autograd_vs_kan_jet": round(rows["kan_autograd"]["ms"] / ours, 2),
+            }
+            if "ms" in rows.get("pykan_autograd", {}):
+                ratio["pykan_vs_kan_jet"] = round(rows["pykan_autograd"]["ms"] / ours, 2)
+            print(json.dumps(ratio), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Fused evaluation of a KAN layer on stacked Taylor rows (value, gradient, Hessian).
+
+A layer's input is a stack ``J: (R, N, I)``: row 0 the values v, rows ``1..d`` the first
+derivatives g_a with respect to the network input, then one row per Hessian component
+``H_ab`` (pairs ``a <= b``, or only ``a == b``). Each edge applies a scalar function
+``phi(t) = sum_j C_j b_j(t) + w base(t)``, so by the chain rule the rows of its image are linear
+in ``C`` with features
+
+    b(v),   b'(v) g_a,   b''(v) g_a g_b + b'(v) H_ab,
+
+and the layer output is ``features (R*N, F) @ W (F, O)``: one GEMM for all rows. Only the
+``L`` non-zero local bases per point are combined (L = k + 1 on a uniform B-spline grid,
+scattered once into the dense layout). The backward is written out (it needs one more
+derivative of the bases), so the autograd graph holds one node per layer instead of dozens of
+small ones; order 0 (R = 1) is the layer's ordinary forward. The backward uses differentiable
+ops and recomputes from the saved input when a graph is requested, so nested autograd through
+the forward works.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .activations import activation_derivatives
+
+__all__ = ["RowLayout", "kan_rows"]
+
+
+class RowLayout:
+    """Which rows a stacked jet holds: value, d gradient rows, then Hessian pairs."""
+
+    def __init__(self, d: int = 0, order: int = 0, pairs: tuple[list[int], list[int]] = ([], [])):
+        self.d, self.order = d, order
+        self.pa, self.pb = (list(pairs[0]), list(pairs[1])) if order >= 2 else ([], [])
+        self.n_rows = 1 + (d if order >= 1 else 0) + len(self.pa)
+
+    def split(self, J):
+        """``J (R, ...)`` -> ``(v, g or None, H or None)``."""
+        d = self.d
+        g = J[1 : 1 + d] if self.order >= 1 else None
+        H = J[1 + d :] if self.order >= 2 else None
+        return J[0], g, H
+
+    def chain(self, fs, g, H):
+        """Rows of ``f(v)`` from ``fs = [f, f', f'']`` (any trailing shape broadcast with g, H)."""
+        rows = [fs[0].unsqueeze(0)]
+        if self.order >= 1:
+            rows.append(fs[1].unsqueeze(0) * g)
+        if self.order >= 2:
+            gg = g[self.pa] * g[self.pb]
+            rows.append(fs[2].unsqueeze(0) * gg + fs[1].unsqueeze(0) * H)
+        return torch.cat(rows, dim=0)
+
+    def chain_backward(self, grads, fs, g, H):
+        """Adjoint of :meth:`chain`, summed over the trailing local axis.
+
+        grads: ``(R, ..., L)``, the loss gradient of each chained row; ``fs`` has one more
+        derivative than the forward used. Returns ``(R, ...)``: gradients of v, g, H stacked.
+        """
+        o = self.order
+        s1 = (grads * fs[1].unsqueeze(0)).sum(-1)  # rows 0, g, H all meet f'
+        out_v = s1[0]
+        out = [None]
+        if o >= 1:
+            d = self.d
+            s2 = (grads[1:] * fs[2].unsqueeze(0)).sum(-1)  # rows g and H meet f''
+            gs = g.squeeze(-1) if g.dim() == grads.dim() else g
+            out_v = out_v + (s2[:d] * gs).sum(0)
+            grad_g = s1[1 : 1 + d]
+            if o >= 2:
+                Hs = H.squeeze(-1) if H.dim() == grads.dim() else H
+                s2h = s2[d:]
+                out_v = out_v + (s2h * Hs).sum(0)
+                s3 = (grads[1 + d :] * fs[3].unsqueeze(0)).sum(-1)
+                out_v = out_v + (s3 * gs[self.pa] * gs[self.pb]).sum(0)
+                pa = torch.tensor(self.pa, device=gs.device)
+                pb = torch.tensor(self.pb, device=gs.device)
+                grad_g = grad_g.index_add(0, pa, s2h * gs[self.pb]).index_add(
+                    0, pb, s2h * gs[self.pa]
+                )
+                out.append(grad_g)
+                out.append(s1[1 + d :])
+            else:
+                out.append(grad_g)
+        out[0] = out_v.unsqueeze(0)
+        return torch.cat(out, dim=0)
+
+
+def _features(layer, J, layout: RowLayout, extra_order: int):
+    """Stacked features ``(R, N, F)`` and the pieces the backward reuses."""
+    v, g, H = layout.split(J)
+    R, N, I = J.shape
+    K = layer.n_basis
+    index, bases = layer.local_basis(v, layout.order + extra_order)
+    gl = None if g is None else g.unsqueeze(-1)
+    Hl = None if H is None else H.unsqueeze(-1)
+    local = layout.chain(bases, gl, Hl)  # (R, N, I, L)
+    width = I * K + (I if layer.base is not None else 0)
+    feats = local.new_zeros(R, N, width)
+    if index is None:
+        feats[..., : I * K] = local.reshape(R, N, I * K)
+    else:
+        cols = index.unsqueeze(-1) + torch.arange(local.shape[-1], device=J.device)
+        dense = feats[..., : I * K].view(R, N, I, K)
+        dense.scatter_(-1, cols.expand(R, -1, -1, -1), local)
+    base_fs = None
+    if layer.base is not None:
+        base_fs = activation_derivatives(layer.base, v, layout.order + extra_order)
+        feats[..., I * K :] = layout.chain(base_fs, g, H)
+    return feats, index, bases, base_fs
+
+
+class _KANRows(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, J, weight, layer, layout):
+        feats, *_ = _features(layer, J, layout, extra_order=0)
+        R, N, F = feats.shape
+        ctx.save_for_backward(J, weight, feats)
+        ctx.layer, ctx.layout = layer, layout
+        return (feats.view(R * N, F) @ weight).view(R, N, -1)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        J, weight, feats = ctx.saved_tensors
+        layer, layout = ctx.layer, ctx.layout
+        R, N, F = feats.shape
+        I, K = J.shape[2], layer.n_basis
+        gy = grad_out.reshape(R * N, -1)
+        graph = torch.is_grad_enabled()  # create_graph: everything must stay differentiable
+        need_j, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        grad_j = grad_w = None
+        if graph and need_j:
+            feats, index, bases, base_fs = _features(layer, J, layout, extra_order=1)
+        elif need_j:
+            v = J[0]
+            index, bases = layer.local_basis(v, layout.order + 1)
+            base_fs = None
+            if layer.base is not None:
+                base_fs = activation_derivatives(layer.base, v, layout.order + 1)
+        if need_w:
+            grad_w = feats.reshape(R * N, F).t() @ gy
+        if need_j:
+            G = (gy @ weight.t()).view(R, N, F)
+            spline = G[..., : I * K].reshape(R, N, I, K)
+            if index is not None:
+                cols = index.unsqueeze(-1) + torch.arange(bases[0].shape[-1], device=J.device)
+                spline = spline.gather(-1, cols.expand(R, -1, -1, -1))
+            v, g, H = layout.split(J)
+            gl = None if g is None else g.unsqueeze(-1)
+            Hl = None if H is None else H.unsqueeze(-1)
+            grad_j = layout.chain_backward(spline, bases, gl, Hl)
+            if base_fs is not None:
+                base = G[..., I * K :].unsqueeze(-1)
+                fs = [f.unsqueeze(-1) for f in base_fs]
+                grad_j = grad_j + layout.chain_backward(base, fs, gl, Hl)
+        return grad_j, grad_w, None, None
+
+
+def kan_rows(layer, J: torch.Tensor, layout: RowLayout) -> torch.Tensor:
+    """A KAN layer applied to stacked Taylor rows ``J (R, N, I)`` -> ``(R, N, O)``."""
+    out = _KANRows.apply(J, layer.stacked_weight(), layer, layout)
+    if layer.bias is not None:
+        out = torch.cat([out[:1] + layer.bias, out[1:]], dim=0)
+    return out
