@@ -116,26 +116,35 @@ def _check_grid(grid_size: int) -> None:
         raise ValueError(f"grid must be an integer >= 1 (number of intervals), got {grid_size!r}")
 
 
-def _horner_columns(u: torch.Tensor, coef: list[list[float]]) -> torch.Tensor:
-    """``[1, u, .., u^k] @ coef`` by Horner's rule, one column at a time: -> ``(N, I, k+1)``.
+def _horner_columns(u: torch.Tensor, coef: list[list[float]], factor=None) -> torch.Tensor:
+    """``([1, u, .., u^k] @ coef) * factor`` by Horner's rule, one column at a time.
 
-    Scalar coefficients on contiguous ``(N, I)`` tensors are several times faster on CPU than a
-    broadcast over a trailing dimension of size k+1; outside autograd the updates run in place.
+    u, factor: ``(N, I)`` -> ``(N, I, k+1)``. Scalar coefficients on contiguous ``(N, I)``
+    tensors are several times faster on CPU than a broadcast over a trailing axis of size k+1;
+    outside autograd the updates run in place. Leading zero coefficients are skipped.
     """
-    k = len(coef) - 1
-    inplace = not (torch.is_grad_enabled() and u.requires_grad)
+    inplace = not (
+        torch.is_grad_enabled() and (u.requires_grad or factor is not None and factor.requires_grad)
+    )
     out = u.new_empty(*u.shape, len(coef[0]))
     for r in range(len(coef[0])):
-        acc = u * coef[k][r] if k > 0 else torch.full_like(u, coef[0][r])
-        for p in range(k - 1, -1, -1):
-            if inplace:
-                acc.add_(coef[p][r])
-                if p > 0:
-                    acc.mul_(u)
-            else:
-                acc = acc + coef[p][r]
-                if p > 0:
-                    acc = acc * u
+        column = [row[r] for row in coef]
+        top = max((p for p, c in enumerate(column) if c != 0), default=0)
+        if top == 0:
+            acc = torch.full_like(u, column[0])
+        else:
+            acc = u * column[top]
+            for p in range(top - 1, -1, -1):
+                if inplace:
+                    acc.add_(column[p])
+                    if p > 0:
+                        acc.mul_(u)
+                else:
+                    acc = acc + column[p]
+                    if p > 0:
+                        acc = acc * u
+        if factor is not None:
+            acc = acc.mul_(factor) if inplace else acc * factor
         out[..., r] = acc
     return out
 
@@ -158,20 +167,22 @@ def inside_domain(x: torch.Tensor, lo: torch.Tensor, inv_h: torch.Tensor, grid_s
     return ((s >= 0) & (s <= grid_size)).to(x.dtype)
 
 
-def local_bases(u: torch.Tensor, matrices: list[torch.Tensor], inv_h: torch.Tensor):
+def local_bases(u: torch.Tensor, matrices: list, inv_h: torch.Tensor, inside=None, first=0):
     """The k+1 non-zero bases and their x-derivatives on each point's interval.
 
-    u: ``(N, I)``; ``matrices[r]`` = ``M_r`` (tensor or nested list). Returns a list of
-    ``(N, I, k+1)`` tensors, entry r the r-th derivative in x.
+    u: ``(N, I)``; ``matrices[r]`` = ``M_r`` (tensor or nested list); ``inside`` ``(N, I)``
+    zeroes derivatives outside the domain. Returns ``(N, I, k+1)`` tensors for the derivative
+    orders ``first .. len(matrices) - 1``.
     """
     out = []
-    scale = None
-    for r, m in enumerate(matrices):
-        vals = _horner_columns(u, m.tolist() if isinstance(m, torch.Tensor) else m)
+    for r in range(first, len(matrices)):
+        m = matrices[r]
+        m = m.tolist() if isinstance(m, torch.Tensor) else m
+        factor = None
         if r > 0:
-            scale = inv_h if scale is None else scale * inv_h
-            vals = vals * scale.unsqueeze(-1)
-        out.append(vals)
+            factor = inv_h.pow(r).expand_as(u)
+            factor = factor * inside if inside is not None else factor.contiguous()
+        out.append(_horner_columns(u, m, factor))
     return out
 
 
@@ -205,7 +216,7 @@ def bspline_basis(x: torch.Tensor, grid: torch.Tensor, degree: int) -> torch.Ten
             raise ValueError("grid knots are not uniform; use bspline_basis_general for them")
     inv_h = 1.0 / h
     m, u = uniform_interval(x, grid[:, 0], inv_h, grid_size)
-    (vals,) = local_bases(u, [bspline_matrix(degree, 0, x.dtype).to(x.device)], inv_h)
+    (vals,) = local_bases(u, [bspline_matrix(degree, 0).tolist()], inv_h)
     return scatter_dense(m, vals, grid_size + degree)
 
 

@@ -87,8 +87,8 @@ class KANLayer(nn.Module):
             return local
         return [scatter_dense(index, b, self.n_basis) for b in local]
 
-    def local_basis(self, x: torch.Tensor, order: int):
-        """Non-zero bases and x-derivatives: ``(index, [b_0, .., b_order])``.
+    def local_basis(self, x: torch.Tensor, order: int, first: int = 0):
+        """Non-zero bases and x-derivatives: ``(index, [b_first, .., b_order])``.
 
         ``b_r: (N, I, L)``; ``index: (N, I)`` long, the dense column of local basis 0, or None
         when the bases are dense (L = K).
@@ -224,18 +224,15 @@ class BSplineKANLayer(KANLayer):
             self._matrices = [bspline_matrix(self.degree, r).tolist() for r in range(order + 1)]
         return self._matrices[: order + 1]
 
-    def local_basis(self, x: torch.Tensor, order: int):
+    def local_basis(self, x: torch.Tensor, order: int, first: int = 0):
         """The k+1 non-zero B-splines and derivatives (uniform grid), or all G+k (non-uniform)."""
         if not self.uniform:
-            dense = [bspline_basis_general(x, self.grid, self.degree, r) for r in range(order + 1)]
-            return None, dense
+            orders = range(first, order + 1)
+            return None, [bspline_basis_general(x, self.grid, self.degree, r) for r in orders]
         lo, inv_h = self._spacing()
         m, u = uniform_interval(x, lo, inv_h, self.grid_size)
-        vals = local_bases(u, self.matrices(order), inv_h)
-        if order > 0:
-            inside = inside_domain(x, lo, inv_h, self.grid_size).unsqueeze(-1)
-            vals = vals[:1] + [v * inside for v in vals[1:]]
-        return m, vals
+        inside = inside_domain(x, lo, inv_h, self.grid_size) if order > 0 else None
+        return m, local_bases(u, self.matrices(order), inv_h, inside, first)
 
     # -- grids -------------------------------------------------------------------------------
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
@@ -367,7 +364,7 @@ class ChebyshevKANLayer(KANLayer):
         # the range where tanh is far from saturation; used for sampling and initialisation
         return torch.tensor([[-2.0, 2.0]]).expand(self.in_features, 2)
 
-    def local_basis(self, x: torch.Tensor, order: int):
+    def local_basis(self, x: torch.Tensor, order: int, first: int = 0):
         """``[T(tanh x), d/dx, ..]`` up to order 3 by Faa di Bruno, each dense ``(N, I, n+1)``."""
         if order > 3:
             raise ValueError(f"Chebyshev layer derivatives are implemented to order 3, got {order}")
@@ -381,7 +378,7 @@ class ChebyshevKANLayer(KANLayer):
             out.append(T[2] * t[1] ** 2 + T[1] * t[2])
         if order >= 3:
             out.append(T[3] * t[1] ** 3 + 3 * T[2] * t[1] * t[2] + T[1] * t[3])
-        return None, out
+        return None, out[first:]
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, degree={self.degree}"

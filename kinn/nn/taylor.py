@@ -19,11 +19,13 @@ the forward works.
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from .activations import activation_derivatives
 
-__all__ = ["RowLayout", "kan_rows"]
+__all__ = ["RowLayout", "kan_rows", "release_workspace"]
 
 
 class RowLayout:
@@ -86,7 +88,45 @@ class RowLayout:
         return torch.cat(out, dim=0)
 
 
-def _features(layer, J, layout: RowLayout, extra_order: int):
+def _columns(index: torch.Tensor, n_local: int, n_basis: int) -> torch.Tensor:
+    """Feature column of every local basis: ``(N, I*L)`` for the flat ``(.., I*K)`` layout."""
+    n, i = index.shape
+    offset = torch.arange(i, device=index.device).mul_(n_basis).unsqueeze(-1)
+    start = index.unsqueeze(-1) + offset  # (N, I, 1)
+    return (start + torch.arange(n_local, device=index.device)).view(n, i * n_local)
+
+
+_WORKSPACE: dict[tuple, torch.Tensor] = {}
+_REUSE = os.environ.get("KINN_REUSE_BUFFERS", "1") != "0"
+
+
+def release_workspace() -> None:
+    """Free the feature buffers that KAN layers keep between steps."""
+    _WORKSPACE.clear()
+
+
+def _buffer(slot: str, shape: tuple[int, ...], like: torch.Tensor, zero: bool, reuse: bool):
+    """A scratch tensor; with ``reuse`` a view of a buffer kept per (slot, device, dtype).
+
+    Feature matrices are several MB and built twice per step. Fresh allocations of that size
+    come back from the OS as untouched pages and fault on first write, which can cost more
+    than the matrix products; a reused buffer stays hot. Only for values that are consumed
+    before the next call (never returned or saved for backward).
+    """
+    if not (reuse and _REUSE) or torch.compiler.is_compiling():
+        return like.new_zeros(shape) if zero else like.new_empty(shape)
+    numel = 1
+    for n in shape:
+        numel *= n
+    key = (slot, like.device, like.dtype)
+    buf = _WORKSPACE.get(key)
+    if buf is None or buf.numel() < numel:
+        buf = _WORKSPACE[key] = like.new_empty(numel)
+    out = buf[:numel].view(shape)
+    return out.zero_() if zero else out
+
+
+def _features(layer, J, layout: RowLayout, extra_order: int, reuse: bool):
     """Stacked features ``(R, N, F)`` and the pieces the backward reuses."""
     v, g, H = layout.split(J)
     R, N, I = J.shape
@@ -94,57 +134,59 @@ def _features(layer, J, layout: RowLayout, extra_order: int):
     index, bases = layer.local_basis(v, layout.order + extra_order)
     gl = None if g is None else g.unsqueeze(-1)
     Hl = None if H is None else H.unsqueeze(-1)
-    local = layout.chain(bases, gl, Hl)  # (R, N, I, L)
+    local = layout.chain(bases[: layout.order + 1], gl, Hl)  # (R, N, I, L)
+    L = local.shape[-1]
     width = I * K + (I if layer.base is not None else 0)
-    feats = local.new_zeros(R, N, width)
+    cols = None
     if index is None:
-        feats[..., : I * K] = local.reshape(R, N, I * K)
+        if layer.base is None:
+            feats = local.reshape(R, N, I * K)
+        else:
+            feats = _buffer("features", (R, N, width), local, zero=False, reuse=reuse)
+            feats[..., : I * K] = local.reshape(R, N, I * K)
     else:
-        cols = index.unsqueeze(-1) + torch.arange(local.shape[-1], device=J.device)
-        dense = feats[..., : I * K].view(R, N, I, K)
-        dense.scatter_(-1, cols.expand(R, -1, -1, -1), local)
+        # scatter along the last axis of a contiguous buffer (fast), not into a strided view
+        feats = _buffer("features", (R, N, width), local, zero=True, reuse=reuse)
+        cols = _columns(index, L, K)
+        feats.scatter_(-1, cols.expand(R, -1, -1), local.reshape(R, N, I * L))
     base_fs = None
     if layer.base is not None:
         base_fs = activation_derivatives(layer.base, v, layout.order + extra_order)
-        feats[..., I * K :] = layout.chain(base_fs, g, H)
-    return feats, index, bases, base_fs
+        feats[..., I * K :] = layout.chain(base_fs[: layout.order + 1], g, H)
+    return feats, cols, bases, base_fs
 
 
 class _KANRows(torch.autograd.Function):
     @staticmethod
     def forward(ctx, J, weight, layer, layout):
-        feats, *_ = _features(layer, J, layout, extra_order=0)
+        feats, *_ = _features(layer, J, layout, extra_order=0, reuse=True)
         R, N, F = feats.shape
-        ctx.save_for_backward(J, weight, feats)
+        ctx.save_for_backward(J, weight)  # the features are rebuilt in backward, not kept
         ctx.layer, ctx.layout = layer, layout
         return (feats.view(R * N, F) @ weight).view(R, N, -1)
 
     @staticmethod
     def backward(ctx, grad_out):
-        J, weight, feats = ctx.saved_tensors
+        J, weight = ctx.saved_tensors
         layer, layout = ctx.layer, ctx.layout
-        R, N, F = feats.shape
-        I, K = J.shape[2], layer.n_basis
+        R, N, I = J.shape
+        K = layer.n_basis
         gy = grad_out.reshape(R * N, -1)
         graph = torch.is_grad_enabled()  # create_graph: everything must stay differentiable
         need_j, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         grad_j = grad_w = None
-        if graph and need_j:
-            feats, index, bases, base_fs = _features(layer, J, layout, extra_order=1)
-        elif need_j:
-            v = J[0]
-            index, bases = layer.local_basis(v, layout.order + 1)
-            base_fs = None
-            if layer.base is not None:
-                base_fs = activation_derivatives(layer.base, v, layout.order + 1)
+        feats, cols, bases, base_fs = _features(layer, J, layout, extra_order=1, reuse=not graph)
+        F = feats.shape[-1]
         if need_w:
             grad_w = feats.reshape(R * N, F).t() @ gy
         if need_j:
-            G = (gy @ weight.t()).view(R, N, F)
-            spline = G[..., : I * K].reshape(R, N, I, K)
-            if index is not None:
-                cols = index.unsqueeze(-1) + torch.arange(bases[0].shape[-1], device=J.device)
-                spline = spline.gather(-1, cols.expand(R, -1, -1, -1))
+            G = _buffer("grad_features", (R * N, F), gy, zero=False, reuse=not graph)
+            G = torch.mm(gy, weight.t(), out=G) if not graph else gy @ weight.t()
+            G = G.view(R, N, F)
+            if cols is None:
+                spline = G[..., : I * K].reshape(R, N, I, K)
+            else:
+                spline = G.gather(-1, cols.expand(R, -1, -1)).view(R, N, I, -1)
             v, g, H = layout.split(J)
             gl = None if g is None else g.unsqueeze(-1)
             Hl = None if H is None else H.unsqueeze(-1)
