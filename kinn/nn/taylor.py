@@ -43,15 +43,28 @@ class RowLayout:
         H = J[1 + d :] if self.order >= 2 else None
         return J[0], g, H
 
-    def chain(self, fs, g, H):
-        """Rows of ``f(v)`` from ``fs = [f, f', f'']`` (any trailing shape broadcast with g, H)."""
-        rows = [fs[0].unsqueeze(0)]
+    def chain(self, fs, g, H, out=None):
+        """Rows of ``f(v)`` from ``fs = [f, f', f'']`` (any trailing shape broadcast with g, H).
+
+        With ``out`` (outside autograd) the rows are written into it instead of concatenated.
+        """
+        d = self.d
+        if out is None:
+            rows = [fs[0].unsqueeze(0)]
+            if self.order >= 1:
+                rows.append(fs[1].unsqueeze(0) * g)
+            if self.order >= 2:
+                gg = g[self.pa] * g[self.pb]
+                rows.append(fs[2].unsqueeze(0) * gg + fs[1].unsqueeze(0) * H)
+            return torch.cat(rows, dim=0)
+        out[0] = fs[0]
         if self.order >= 1:
-            rows.append(fs[1].unsqueeze(0) * g)
+            torch.mul(fs[1].unsqueeze(0), g, out=out[1 : 1 + d])
         if self.order >= 2:
-            gg = g[self.pa] * g[self.pb]
-            rows.append(fs[2].unsqueeze(0) * gg + fs[1].unsqueeze(0) * H)
-        return torch.cat(rows, dim=0)
+            hess = out[1 + d :]
+            torch.mul(fs[1].unsqueeze(0), H, out=hess)
+            hess.addcmul_(fs[2].unsqueeze(0), g[self.pa] * g[self.pb])
+        return out
 
     def chain_backward(self, grads, fs, g, H):
         """Adjoint of :meth:`chain`, summed over the trailing local axis.
@@ -60,12 +73,12 @@ class RowLayout:
         derivative than the forward used. Returns ``(R, ...)``: gradients of v, g, H stacked.
         """
         o = self.order
-        s1 = (grads * fs[1].unsqueeze(0)).sum(-1)  # rows 0, g, H all meet f'
+        s1 = _dot_last(grads, fs[1])  # rows 0, g, H all meet f'
         out_v = s1[0]
         out = [None]
         if o >= 1:
             d = self.d
-            s2 = (grads[1:] * fs[2].unsqueeze(0)).sum(-1)  # rows g and H meet f''
+            s2 = _dot_last(grads[1:], fs[2])  # rows g and H meet f''
             gs = g.squeeze(-1) if g.dim() == grads.dim() else g
             out_v = out_v + (s2[:d] * gs).sum(0)
             grad_g = s1[1 : 1 + d]
@@ -73,7 +86,7 @@ class RowLayout:
                 Hs = H.squeeze(-1) if H.dim() == grads.dim() else H
                 s2h = s2[d:]
                 out_v = out_v + (s2h * Hs).sum(0)
-                s3 = (grads[1 + d :] * fs[3].unsqueeze(0)).sum(-1)
+                s3 = _dot_last(grads[1 + d :], fs[3])
                 out_v = out_v + (s3 * gs[self.pa] * gs[self.pb]).sum(0)
                 pa = torch.tensor(self.pa, device=gs.device)
                 pb = torch.tensor(self.pb, device=gs.device)
@@ -86,6 +99,13 @@ class RowLayout:
                 out.append(grad_g)
         out[0] = out_v.unsqueeze(0)
         return torch.cat(out, dim=0)
+
+
+def _dot_last(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``(a * b).sum(-1)`` with b broadcast over a's leading row axis, without the product."""
+    if a.shape[-1] == 1:
+        return (a * b).squeeze(-1)
+    return torch.einsum("r...l,...l->r...", a, b)
 
 
 def _columns(index: torch.Tensor, n_local: int, n_basis: int) -> torch.Tensor:
@@ -126,81 +146,133 @@ def _buffer(slot: str, shape: tuple[int, ...], like: torch.Tensor, zero: bool, r
     return out.zero_() if zero else out
 
 
-def _features(layer, J, layout: RowLayout, extra_order: int, reuse: bool):
-    """Stacked features ``(R, N, F)`` and the pieces the backward reuses."""
+def _local_rows(layer, J, layout: RowLayout, extra_order: int, reuse: bool):
+    """The chained local rows: spline ``(R, N, I, L)`` and base ``(R, N, I)`` (or None)."""
     v, g, H = layout.split(J)
     R, N, I = J.shape
-    K = layer.n_basis
+    graph = torch.is_grad_enabled()
     index, bases = layer.local_basis(v, layout.order + extra_order)
     gl = None if g is None else g.unsqueeze(-1)
     Hl = None if H is None else H.unsqueeze(-1)
-    local = layout.chain(bases[: layout.order + 1], gl, Hl)  # (R, N, I, L)
-    L = local.shape[-1]
-    width = I * K + (I if layer.base is not None else 0)
+    n_local = bases[0].shape[-1]
+    out = None if graph else _buffer("local", (R, N, I, n_local), v, zero=False, reuse=reuse)
+    local = layout.chain(bases[: layout.order + 1], gl, Hl, out=out)
+    base_rows = base_fs = None
+    if layer.base is not None:
+        base_fs = activation_derivatives(layer.base, v, layout.order + extra_order)
+        out = None if graph else _buffer("base", (R, N, I), v, zero=False, reuse=reuse)
+        base_rows = layout.chain(base_fs[: layout.order + 1], g, H, out=out)
+    return index, bases, local, base_fs, base_rows
+
+
+def _features(layer, local, index, base_rows, reuse: bool):
+    """Dense stacked features ``(R, N, I*K [+ I])`` and the column of every local basis."""
+    R, N, I, L = local.shape
+    K = layer.n_basis
+    width = I * K + (0 if base_rows is None else I)
     cols = None
     if index is None:
-        if layer.base is None:
-            feats = local.reshape(R, N, I * K)
-        else:
-            feats = _buffer("features", (R, N, width), local, zero=False, reuse=reuse)
-            feats[..., : I * K] = local.reshape(R, N, I * K)
+        if base_rows is None:
+            return local.reshape(R, N, I * K), None
+        feats = _buffer("features", (R, N, width), local, zero=False, reuse=reuse)
+        feats[..., : I * K] = local.reshape(R, N, I * K)
     else:
         # scatter along the last axis of a contiguous buffer (fast), not into a strided view
         feats = _buffer("features", (R, N, width), local, zero=True, reuse=reuse)
         cols = _columns(index, L, K)
         feats.scatter_(-1, cols.expand(R, -1, -1), local.reshape(R, N, I * L))
-    base_fs = None
-    if layer.base is not None:
-        base_fs = activation_derivatives(layer.base, v, layout.order + extra_order)
-        feats[..., I * K :] = layout.chain(base_fs[: layout.order + 1], g, H)
-    return feats, cols, bases, base_fs
+    if base_rows is not None:
+        feats[..., I * K :] = base_rows
+    return feats, cols
+
+
+def _gathered_weight(weight, cols, I, K, L):
+    """Spline weights at each point's local bases: ``(N, I, L, O)`` (the narrow-output path)."""
+    N = cols.shape[0]
+    return weight[: I * K].index_select(0, cols.reshape(-1)).view(N, I, L, -1)
+
+
+# Outputs at most this wide skip the dense feature matrix: the spline weights are gathered
+# per point instead (PINN output layers), which touches (G+k)/(k+1) times less memory.
+_NARROW = 2
 
 
 class _KANRows(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, J, weight, layer, layout):
-        feats, *_ = _features(layer, J, layout, extra_order=0, reuse=True)
-        R, N, F = feats.shape
-        ctx.save_for_backward(J, weight)  # the features are rebuilt in backward, not kept
-        ctx.layer, ctx.layout = layer, layout
-        return (feats.view(R * N, F) @ weight).view(R, N, -1)
+    def forward(ctx, J, weight, bias, layer, layout):
+        R, N, I = J.shape
+        K, O = layer.n_basis, weight.shape[1]
+        index, _, local, _, base_rows = _local_rows(layer, J, layout, 0, reuse=True)
+        L = local.shape[-1]
+        if index is not None and O <= _NARROW:
+            cols = _columns(index, L, K)
+            wg = _gathered_weight(weight, cols, I, K, L)
+            out = torch.einsum("rnil,nilo->rno", local, wg)
+            if base_rows is not None:
+                out = out + (base_rows.reshape(R * N, I) @ weight[I * K :]).view(R, N, O)
+        else:
+            feats, _ = _features(layer, local, index, base_rows, reuse=True)
+            out = (feats.view(R * N, -1) @ weight).view(R, N, O)
+        if bias is not None:
+            out[0] += bias
+        ctx.save_for_backward(J, weight)  # everything else is rebuilt in backward, not kept
+        ctx.layer, ctx.layout, ctx.has_bias = layer, layout, bias is not None
+        return out
 
     @staticmethod
     def backward(ctx, grad_out):
         J, weight = ctx.saved_tensors
         layer, layout = ctx.layer, ctx.layout
         R, N, I = J.shape
-        K = layer.n_basis
-        gy = grad_out.reshape(R * N, -1)
+        K, O = layer.n_basis, weight.shape[1]
+        gy = grad_out.reshape(R * N, O)
         graph = torch.is_grad_enabled()  # create_graph: everything must stay differentiable
+        reuse = not graph
         need_j, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         grad_j = grad_w = None
-        feats, cols, bases, base_fs = _features(layer, J, layout, extra_order=1, reuse=not graph)
-        F = feats.shape[-1]
-        if need_w:
-            grad_w = feats.reshape(R * N, F).t() @ gy
+        index, bases, local, base_fs, base_rows = _local_rows(layer, J, layout, 1, reuse)
+        L = local.shape[-1]
+        narrow = index is not None and O <= _NARROW
+        if narrow:
+            cols = _columns(index, L, K)
+            wg = _gathered_weight(weight, cols, I, K, L)
+            if need_w:
+                contrib = torch.einsum("rnil,rno->nilo", local, grad_out).reshape(-1, O)
+                grad_w = weight.new_zeros(weight.shape)
+                grad_w[: I * K].index_add_(0, cols.reshape(-1), contrib)
+                if base_rows is not None:
+                    grad_w[I * K :] = base_rows.reshape(R * N, I).t() @ gy
+            if need_j:
+                spline = torch.einsum("rno,nilo->rnil", grad_out, wg)
+                base_g = None
+                if base_rows is not None:
+                    base_g = (gy @ weight[I * K :].t()).view(R, N, I)
+        else:
+            feats, cols = _features(layer, local, index, base_rows, reuse)
+            F = feats.shape[-1]
+            if need_w:
+                grad_w = feats.reshape(R * N, F).t() @ gy
+            if need_j:
+                G = _buffer("grad_features", (R * N, F), gy, zero=False, reuse=reuse)
+                G = gy @ weight.t() if graph else torch.mm(gy, weight.t(), out=G)
+                G = G.view(R, N, F)
+                if cols is None:
+                    spline = G[..., : I * K].reshape(R, N, I, K)
+                else:
+                    spline = G.gather(-1, cols.expand(R, -1, -1)).view(R, N, I, L)
+                base_g = None if base_rows is None else G[..., I * K :]
         if need_j:
-            G = _buffer("grad_features", (R * N, F), gy, zero=False, reuse=not graph)
-            G = torch.mm(gy, weight.t(), out=G) if not graph else gy @ weight.t()
-            G = G.view(R, N, F)
-            if cols is None:
-                spline = G[..., : I * K].reshape(R, N, I, K)
-            else:
-                spline = G.gather(-1, cols.expand(R, -1, -1)).view(R, N, I, -1)
             v, g, H = layout.split(J)
             gl = None if g is None else g.unsqueeze(-1)
             Hl = None if H is None else H.unsqueeze(-1)
             grad_j = layout.chain_backward(spline, bases, gl, Hl)
-            if base_fs is not None:
-                base = G[..., I * K :].unsqueeze(-1)
+            if base_g is not None:
                 fs = [f.unsqueeze(-1) for f in base_fs]
-                grad_j = grad_j + layout.chain_backward(base, fs, gl, Hl)
-        return grad_j, grad_w, None, None
+                grad_j = grad_j + layout.chain_backward(base_g.unsqueeze(-1), fs, gl, Hl)
+        grad_b = grad_out[0].sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        return grad_j, grad_w, grad_b, None, None
 
 
 def kan_rows(layer, J: torch.Tensor, layout: RowLayout) -> torch.Tensor:
     """A KAN layer applied to stacked Taylor rows ``J (R, N, I)`` -> ``(R, N, O)``."""
-    out = _KANRows.apply(J, layer.stacked_weight(), layer, layout)
-    if layer.bias is not None:
-        out = torch.cat([out[:1] + layer.bias, out[1:]], dim=0)
-    return out
+    return _KANRows.apply(J, layer.stacked_weight(), layer.bias, layer, layout)
