@@ -52,8 +52,19 @@ class CandidateFit:
         return self.candidate.complexity
 
     def sympy(self, x: sympy.Expr) -> sympy.Expr:
-        """The fitted function of ``x`` as a sympy expression (constants as Floats)."""
-        inner = sympy.Float(self.a) * x + sympy.Float(self.b)
+        """The fitted function of ``x`` as a sympy expression (constants as Floats; the inner
+        constants a candidate keeps fixed appear as exact integers)."""
+        kind = self.candidate.inner
+        if kind == "none":
+            inner = x
+        elif kind == "a":
+            inner = sympy.Float(self.a) * x
+        elif kind == "shift":
+            inner = sympy.Integer(round(self.a)) * (x + sympy.Float(self.a * self.b))
+        else:
+            inner = sympy.Float(self.a) * x + sympy.Float(self.b)
+        if self.name == "0":
+            return sympy.Float(self.d)
         return sympy.Float(self.c) * self.candidate.sympy_fn(inner) + sympy.Float(self.d)
 
     def torch(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,345 @@
+"""Formula search by separability on a smooth model of the data (the trained network).
+
+A trained network can be evaluated anywhere in its domain, so it answers questions the raw data
+cannot: is ``T(f)`` additively separable, ``T(f)(x_A, x_B) = g(x_A) + h(x_B)``, or separable as a
+product around a constant, ``T(f) = k + g(x_A) h(x_B)``, for some simple outer transform ``T``
+(identity, log, square, reciprocal, ...)? Both are checked with mixed differences on random
+quadruples of points. Separable parts are split and searched recursively; one-variable parts
+are edge fits from :mod:`kinn.symbolic.fit`. The constants of the assembled formula are then
+refined jointly on the data and snapped to simple values (integers, fractions, multiples of pi)
+wherever that does not make the fit worse.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import sympy
+from scipy.optimize import least_squares
+
+from .fit import SelectionRule, fit_edge
+from .library import Library
+
+__all__ = ["separable_search", "refine_constants", "snap_constants", "count_ops"]
+
+Model = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class _Transform:
+    name: str
+    complexity: int
+    forward: Callable[[np.ndarray], np.ndarray]  # applied to sign * f
+    inverse: Callable[[sympy.Expr], sympy.Expr]
+    positive: bool  # forward needs sign * f > 0
+
+
+_TRANSFORMS = (
+    _Transform("id", 0, lambda t: t, lambda s: s, False),
+    _Transform("log", 1, np.log, sympy.exp, True),
+    _Transform("square", 1, np.square, sympy.sqrt, True),
+    _Transform("inverse", 1, np.reciprocal, lambda s: 1 / s, True),
+    _Transform("sqrt", 1, np.sqrt, lambda s: s**2, True),
+    _Transform("inverse square", 2, lambda t: t**-2.0, lambda s: 1 / sympy.sqrt(s), True),
+)
+
+
+def _sign(values: np.ndarray) -> int:
+    if np.all(values > 0):
+        return 1
+    if np.all(values < 0):
+        return -1
+    return 0
+
+
+class _Search:
+    def __init__(self, library: Library, rule: SelectionRule, tol: float, seed: int, n: int):
+        self.library, self.rule, self.tol, self.n = library, rule, tol, n
+        self.rng = np.random.default_rng(seed)
+
+    def box(self, lo, hi, m):
+        return lo + (hi - lo) * self.rng.random((m, lo.size))
+
+    def node(self, f: Model, lo, hi, syms, depth: int) -> sympy.Expr | None:
+        """A formula for ``f`` on the box [lo, hi] in ``syms``, or None."""
+        probe = self.box(lo, hi, self.n)
+        values = f(probe)
+        scale = float(np.std(values))
+        if not np.all(np.isfinite(values)):
+            return None
+        if scale <= 1e-12 * (1.0 + float(np.abs(values).mean())):
+            return sympy.Float(float(values.mean()))
+        sign = _sign(values)
+        options = []
+        for tr in _TRANSFORMS:
+            if tr.positive and sign == 0:
+                continue
+            s = sign if tr.positive else 1
+
+            def g(x, tr=tr, s=s):
+                with np.errstate(all="ignore"):
+                    return tr.forward(s * f(x))
+
+            tv = g(probe)
+            if not np.all(np.isfinite(tv)) or np.std(tv) <= 1e-12 * (1 + np.abs(tv).mean()):
+                continue
+            if len(syms) == 1:
+                options.extend(self._leaf(g, lo, hi, syms[0], tr, s))
+            elif depth > 0:
+                options.extend(self._split(g, lo, hi, syms, tr, s))
+        options.sort(key=lambda o: o[0])
+        for _, build in options[:6]:
+            expr = build(depth)
+            if expr is not None and self._agrees(expr, f, lo, hi, syms, scale):
+                return expr
+        return None
+
+    def _agrees(self, expr, f, lo, hi, syms, scale) -> bool:
+        x = self.box(lo, hi, self.n)
+        try:
+            pred = sympy.lambdify(syms, expr, "numpy")(*x.T)
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            return False
+        with np.errstate(all="ignore"):
+            err = np.sqrt(np.mean((np.asarray(pred, dtype=np.float64) - f(x)) ** 2)) / scale
+        return bool(np.isfinite(err) and err <= 3 * self.tol)
+
+    def _leaf(self, g, lo, hi, sym, tr, s):
+        x = np.linspace(lo[0], hi[0], 400)
+        fit = fit_edge(x, g(x[:, None]), self.library, self.rule).chosen
+        if fit.r2 < 1.0 - self.tol**2:
+            return []
+        score = self.rule.score(fit) + self.rule.weight * tr.complexity
+        expr = s * tr.inverse(fit.sympy(sym))
+        return [(score, lambda depth: expr)]
+
+    def _split(self, g, lo, hi, syms, tr, s):
+        k = len(syms)
+        quads = [self.box(lo, hi, self.n) for _ in range(2)]
+        options = []
+        for r in range(1, k // 2 + 1):
+            for part in itertools.combinations(range(k), r):
+                if 2 * r == k and 0 not in part:
+                    continue
+                A = list(part)
+                B = [i for i in range(k) if i not in part]
+                p, q = quads
+                pq = p.copy()
+                pq[:, B] = q[:, B]
+                qp = q.copy()
+                qp[:, B] = p[:, B]
+                t1, t4, t2, t3 = g(p), g(q), g(pq), g(qp)
+                spread = float(np.std(np.concatenate([t1, t4])))
+                add = np.sqrt(np.mean((t1 + t4 - t2 - t3) ** 2)) / spread
+                m = t1 + t4 - t2 - t3
+                prod = t1 * t4 - t2 * t3
+                den = float(m @ m)
+                shifts = [0.0] if den <= 0 else [0.0, float(m @ prod) / den]
+                cost = self.rule.weight * tr.complexity
+                if add <= self.tol:
+                    options.append((cost + 0.0, self._additive(g, lo, hi, syms, A, B, tr, s)))
+                for kind, d in enumerate(shifts):
+                    e = (t1 - d) * (t4 - d) - (t2 - d) * (t3 - d)
+                    ref = np.sqrt(np.mean(((t1 - d) * (t4 - d)) ** 2))
+                    err = float(np.sqrt(np.mean(e**2)) / max(ref, 1e-300))
+                    if err <= self.tol:
+                        build = self._product(g, lo, hi, syms, A, B, d, tr, s, t1 - d, p, q)
+                        options.append((cost + 0.1 + 0.2 * kind, build))
+        return options
+
+    @staticmethod
+    def _compose(x_a, A, x_b, B, k):
+        x = np.empty((x_a.shape[0], k))
+        x[:, A] = x_a
+        x[:, B] = x_b
+        return x
+
+    def _additive(self, g, lo, hi, syms, A, B, tr, s):
+        k = len(syms)
+        a0, b0 = 0.5 * (lo[A] + hi[A]), 0.5 * (lo[B] + hi[B])
+        base = float(g(self._compose(a0[None], A, b0[None], B, k))[0])
+
+        def build(depth):
+            left = self.node(
+                lambda xa: g(self._compose(xa, A, np.broadcast_to(b0, (len(xa), len(B))), B, k)),
+                lo[A], hi[A], [syms[i] for i in A], depth - 1,
+            )  # fmt: skip
+            if left is None:
+                return None
+            right = self.node(
+                lambda xb: g(self._compose(np.broadcast_to(a0, (len(xb), len(A))), A, xb, B, k))
+                - base,
+                lo[B], hi[B], [syms[i] for i in B], depth - 1,
+            )  # fmt: skip
+            if right is None:
+                return None
+            return s * tr.inverse(left + right)
+
+        return build
+
+    def _product(self, g, lo, hi, syms, A, B, d, tr, s, shifted, p, q):
+        k = len(syms)
+        j = int(np.argmax(np.abs(shifted)))  # anchor where neither factor is small
+        a0, b0 = p[j, A], p[j, B]
+        base = float(shifted[j])
+
+        def build(depth):
+            left = self.node(
+                lambda xa: g(self._compose(xa, A, np.broadcast_to(b0, (len(xa), len(B))), B, k))
+                - d,
+                lo[A], hi[A], [syms[i] for i in A], depth - 1,
+            )  # fmt: skip
+            if left is None:
+                return None
+            right = self.node(
+                lambda xb: (g(self._compose(np.broadcast_to(a0, (len(xb), len(A))), A, xb, B, k))
+                            - d) / base,
+                lo[B], hi[B], [syms[i] for i in B], depth - 1,
+            )  # fmt: skip
+            if right is None:
+                return None
+            return s * tr.inverse(sympy.Float(d) + left * right)
+
+        return build
+
+
+def separable_search(
+    model: Model,
+    lo,
+    hi,
+    symbols: list[sympy.Symbol],
+    library: Library,
+    rule: SelectionRule | None = None,
+    tol: float = 1e-2,
+    depth: int = 4,
+    seed: int = 0,
+    n_probe: int = 256,
+) -> sympy.Expr | None:
+    """Search a formula for ``model`` on the box ``[lo, hi]`` by recursive separation.
+
+    Args:
+        model: ``x: (M, d) -> (M,)`` numpy callable, smooth on the box (e.g. a trained network).
+        lo, hi: ``(d,)`` box bounds; symbols: one sympy symbol per input column.
+        library, rule: edge candidates and their selection rule for one-variable parts.
+        tol: relative accuracy expected of ``model``; separability tests and fits accept errors
+            up to about this size (relative to the spread of the values).
+        depth: maximal number of nested splits. seed: random probes (deterministic per seed).
+
+    Returns:
+        A sympy expression with float constants that agrees with ``model`` to about ``tol``, or
+        None when no separable structure explains it.
+    """
+    lo = np.asarray(lo, dtype=np.float64).reshape(-1)
+    hi = np.asarray(hi, dtype=np.float64).reshape(-1)
+    if lo.shape != hi.shape or lo.size != len(symbols) or not np.all(hi > lo):
+        raise ValueError(
+            f"lo, hi must be (d,) with hi > lo and d = len(symbols) = {len(symbols)}, "
+            f"got lo={lo}, hi={hi}"
+        )
+    if not tol > 0:
+        raise ValueError(f"tol must be positive, got {tol!r}")
+    search = _Search(library, rule or SelectionRule(), tol, seed, n_probe)
+    return search.node(lambda x: np.asarray(model(x), dtype=np.float64).reshape(-1), lo, hi,
+                       list(symbols), depth)  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# constants: joint refinement on the data, then snapping to simple values
+
+
+def _parametrize(expr: sympy.Expr):
+    floats = sorted(expr.atoms(sympy.Float), key=lambda v: sympy.default_sort_key(v))
+    params = sympy.symbols(f"_p0:{len(floats)}")
+    template = expr.xreplace(dict(zip(floats, params)))
+    return template, list(params), np.array([float(v) for v in floats])
+
+
+def _compile(template, symbols, params):
+    fn = sympy.lambdify(list(symbols) + list(params), template, "numpy")
+
+    def evaluate(X, theta):
+        with np.errstate(all="ignore"):
+            out = fn(*X.T, *theta)
+        return np.broadcast_to(np.asarray(out, dtype=np.float64), (X.shape[0],))
+
+    return evaluate
+
+
+def _rmse(evaluate, X, y, theta) -> float:
+    r = evaluate(X, theta) - y
+    return float(np.sqrt(np.mean(r**2))) if np.all(np.isfinite(r)) else math.inf
+
+
+def _fit(evaluate, X, y, theta0, max_nfev=200):
+    if theta0.size == 0:
+        return theta0, _rmse(evaluate, X, y, theta0)
+
+    def resid(theta):
+        r = evaluate(X, theta) - y
+        return np.where(np.isfinite(r), r, 1e6)
+
+    try:
+        sol = least_squares(resid, theta0, method="lm", max_nfev=max_nfev * (theta0.size + 1))
+        theta = sol.x
+    except (ValueError, np.linalg.LinAlgError):
+        theta = theta0
+    rmse, rmse0 = _rmse(evaluate, X, y, theta), _rmse(evaluate, X, y, theta0)
+    return (theta, rmse) if rmse <= rmse0 else (theta0, rmse0)
+
+
+def refine_constants(expr: sympy.Expr, symbols, X, y) -> tuple[sympy.Expr, float]:
+    """Refit every float constant of ``expr`` jointly by least squares on ``X: (N, d)``,
+    ``y: (N,)``. Returns the refined expression and its RMSE."""
+    template, params, theta = _parametrize(expr)
+    evaluate = _compile(template, symbols, params)
+    theta, rmse = _fit(evaluate, np.asarray(X, float), np.asarray(y, float), theta)
+    return template.xreplace(dict(zip(params, [sympy.Float(v) for v in theta]))), rmse
+
+
+def _nice_values(v: float) -> list[sympy.Expr]:
+    out = [sympy.Integer(0)]
+    for ref, unit in ((1.0, sympy.Integer(1)), (math.pi, sympy.pi)):
+        frac = Fraction(v / ref).limit_denominator(12)
+        out.append(sympy.Rational(frac.numerator, frac.denominator) * unit)
+    return sorted(set(out), key=lambda e: (sympy.count_ops(e), abs(float(e) - v)))
+
+
+def snap_constants(expr: sympy.Expr, symbols, X, y, rel_tol: float = 0.05) -> tuple[sympy.Expr, float]:
+    """Replace float constants of ``expr`` by simple exact numbers (0, integers, fractions with
+    denominators up to 12, the same times pi) one at a time, refitting the remaining floats, as
+    long as the RMSE on ``X, y`` grows by at most a factor ``1 + rel_tol`` (plus 1e-7 of the
+    spread of ``y``). Returns the simplified expression and its RMSE."""
+    X = np.asarray(X, float)
+    y = np.asarray(y, float)
+    floor = 1e-7 * float(np.std(y) + np.abs(y).mean())
+    expr, rmse = refine_constants(expr, symbols, X, y)
+    limit = rmse * (1 + rel_tol) + floor
+    for _ in range(2):
+        template, params, theta = _parametrize(expr)
+        fixed: dict = {}
+        for i in np.argsort(np.abs(theta)):
+            free = [j for j in range(len(params)) if j != i and params[j] not in fixed]
+            for value in _nice_values(theta[i]):
+                if abs(float(value) - theta[i]) > 0.2 * max(1.0, abs(theta[i])):
+                    continue
+                trial = template.xreplace({**fixed, params[i]: value})
+                evaluate = _compile(trial, symbols, [params[j] for j in free])
+                th, r = _fit(evaluate, X, y, theta[free], max_nfev=50)
+                if r <= limit:
+                    fixed[params[i]] = value
+                    theta[free] = th
+                    break
+        rest = {params[j]: sympy.Float(theta[j]) for j in range(len(params)) if params[j] not in fixed}
+        expr = sympy.simplify(template.xreplace({**fixed, **rest}))
+        expr, rmse = refine_constants(expr, symbols, X, y)
+    return expr, rmse
+
+
+def count_ops(expr: sympy.Expr) -> int:
+    """Complexity of a formula: the number of sympy operations (floats count as one)."""
+    return int(sympy.count_ops(expr)) + len(expr.atoms(sympy.Float))
