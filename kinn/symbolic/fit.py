@@ -114,7 +114,10 @@ class SelectionRule:
     def choose(self, fits: list[CandidateFit]) -> CandidateFit:
         front = pareto_front(fits)
         if self.r2_threshold is None:
-            return min(front, key=self.score)
+            # the constant (R^2 = 0) only wins when nothing explains any variance: a fixed
+            # weight must not let zero beat a clean but imperfect fit
+            useful = [f for f in front if f.r2 > 0.0]
+            return min(useful or front, key=self.score)
         good = [f for f in front if f.r2 >= self.r2_threshold]
         if good:
             return min(good, key=lambda f: (f.complexity, -f.r2))

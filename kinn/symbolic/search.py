@@ -25,7 +25,7 @@ from scipy.optimize import least_squares
 from .fit import SelectionRule, fit_edge
 from .library import Library
 
-__all__ = ["separable_search", "refine_constants", "snap_constants", "count_ops"]
+__all__ = ["count_ops", "refine_constants", "round_constants", "separable_search", "snap_constants"]
 
 Model = Callable[[np.ndarray], np.ndarray]
 
@@ -275,7 +275,7 @@ def _rmse(evaluate, X, y, theta) -> float:
     return float(np.sqrt(np.mean(r**2))) if np.all(np.isfinite(r)) else math.inf
 
 
-def _fit(evaluate, X, y, theta0, max_nfev=200):
+def _fit(evaluate, X, y, theta0, max_nfev=100):
     if theta0.size == 0:
         return theta0, _rmse(evaluate, X, y, theta0)
 
@@ -303,9 +303,10 @@ def refine_constants(expr: sympy.Expr, symbols, X, y) -> tuple[sympy.Expr, float
 
 def _nice_values(v: float) -> list[sympy.Expr]:
     out = [sympy.Integer(0)]
-    for ref, unit in ((1.0, sympy.Integer(1)), (math.pi, sympy.pi)):
+    for ref, unit, top in ((1.0, sympy.Integer(1), 1000), (math.pi, sympy.pi, 24)):
         frac = Fraction(v / ref).limit_denominator(12)
-        out.append(sympy.Rational(frac.numerator, frac.denominator) * unit)
+        if abs(frac.numerator) <= top:
+            out.append(sympy.Rational(frac.numerator, frac.denominator) * unit)
     return sorted(set(out), key=lambda e: (sympy.count_ops(e), abs(float(e) - v)))
 
 
@@ -329,7 +330,7 @@ def snap_constants(expr: sympy.Expr, symbols, X, y, rel_tol: float = 0.05) -> tu
                     continue
                 trial = template.xreplace({**fixed, params[i]: value})
                 evaluate = _compile(trial, symbols, [params[j] for j in free])
-                th, r = _fit(evaluate, X, y, theta[free], max_nfev=50)
+                th, r = _fit(evaluate, X, y, theta[free], max_nfev=20)
                 if r <= limit:
                     fixed[params[i]] = value
                     theta[free] = th
@@ -343,3 +344,12 @@ def snap_constants(expr: sympy.Expr, symbols, X, y, rel_tol: float = 0.05) -> tu
 def count_ops(expr: sympy.Expr) -> int:
     """Complexity of a formula: the number of sympy operations (floats count as one)."""
     return int(sympy.count_ops(expr)) + len(expr.atoms(sympy.Float))
+
+
+def round_constants(expr: sympy.Expr, digits: int = 6) -> sympy.Expr:
+    """Round every float constant of ``expr`` to ``digits`` significant digits."""
+    if not (isinstance(digits, int) and digits >= 1):
+        raise ValueError(f"digits must be a positive int, got {digits!r}")
+    return expr.xreplace(
+        {f: sympy.Float(float(f"{float(f):.{digits}g}"), digits) for f in expr.atoms(sympy.Float)}
+    )
