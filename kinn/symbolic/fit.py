@@ -108,8 +108,10 @@ class SelectionRule:
         if not (isinstance(self.weight, (int, float)) and self.weight >= 0.0):
             raise ValueError(f"weight must be a non-negative float, got {self.weight!r}")
 
-    def score(self, fit: CandidateFit) -> float:
-        return math.log10(max(1.0 - fit.r2, 0.0) + 1e-12) + self.weight * fit.complexity
+    def score(self, fit: CandidateFit, floor: float = 1e-12) -> float:
+        """``log10(max(1 - R^2, floor)) + weight * complexity``: errors below ``floor`` (the
+        noise level of the samples) all count the same, so complexity decides between them."""
+        return math.log10(max(1.0 - fit.r2, floor, 1e-300)) + self.weight * fit.complexity
 
     def choose(self, fits: list[CandidateFit]) -> CandidateFit:
         front = pareto_front(fits)

@@ -29,6 +29,9 @@ __all__ = ["count_ops", "refine_constants", "round_constants", "separable_search
 
 Model = Callable[[np.ndarray], np.ndarray]
 
+# one decade of error is worth ten operations when formulas are compared
+_OPS_WEIGHT = 0.1
+
 
 @dataclass(frozen=True)
 class _Transform:
@@ -93,28 +96,35 @@ class _Search:
             elif depth > 0:
                 options.extend(self._split(g, lo, hi, syms, tr, s))
         options.sort(key=lambda o: o[0])
-        for _, build in options[:6]:
+        # build a few working options; among those that agree with the model to within its
+        # accuracy, the shortest formula wins
+        found = []
+        for _, build in options[:8]:
             expr = build(depth)
-            if expr is not None and self._agrees(expr, f, lo, hi, syms, scale):
-                return expr
-        return None
+            err = self._error(expr, f, lo, hi, syms, scale) if expr is not None else math.inf
+            if err <= 3 * self.tol:
+                ops = count_ops(expr)
+                found.append((2 * math.log10(max(err, self.tol)) + _OPS_WEIGHT * ops, ops, expr))
+                if len(found) == 3:
+                    break
+        return min(found, key=lambda t: t[:2])[2] if found else None
 
-    def _agrees(self, expr, f, lo, hi, syms, scale) -> bool:
+    def _error(self, expr, f, lo, hi, syms, scale) -> float:
         x = self.box(lo, hi, self.n)
         try:
             pred = sympy.lambdify(syms, expr, "numpy")(*x.T)
         except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-            return False
+            return math.inf
         with np.errstate(all="ignore"):
             err = np.sqrt(np.mean((np.asarray(pred, dtype=np.float64) - f(x)) ** 2)) / scale
-        return bool(np.isfinite(err) and err <= 3 * self.tol)
+        return float(err) if np.isfinite(err) else math.inf
 
     def _leaf(self, g, lo, hi, sym, tr, s):
         x = np.linspace(lo[0], hi[0], 400)
         fit = fit_edge(x, g(x[:, None]), self.library, self.rule).chosen
         if fit.r2 < 1.0 - self.tol**2:
             return []
-        score = self.rule.score(fit) + self.rule.weight * tr.complexity
+        score = self.rule.score(fit, floor=self.tol**2) + self.rule.weight * tr.complexity
         expr = s * tr.inverse(fit.sympy(sym))
         return [(score, lambda depth: expr)]
 
@@ -141,13 +151,14 @@ class _Search:
                 den = float(m @ m)
                 shifts = [0.0] if den <= 0 else [0.0, float(m @ prod) / den]
                 cost = self.rule.weight * tr.complexity
-                if add <= self.tol:
+                if add <= 3 * self.tol:
                     options.append((cost + 0.0, self._additive(g, lo, hi, syms, A, B, tr, s)))
                 for kind, d in enumerate(shifts):
+                    # errors in t of relative size tol move e by about |t - d| * tol * spread
                     e = (t1 - d) * (t4 - d) - (t2 - d) * (t3 - d)
-                    ref = np.sqrt(np.mean(((t1 - d) * (t4 - d)) ** 2))
+                    ref = np.sqrt(np.mean((t1 - d) ** 2)) * spread
                     err = float(np.sqrt(np.mean(e**2)) / max(ref, 1e-300))
-                    if err <= self.tol:
+                    if err <= 3 * self.tol:
                         build = self._product(g, lo, hi, syms, A, B, d, tr, s, t1 - d, p, q)
                         options.append((cost + 0.1 + 0.2 * kind, build))
         return options
@@ -184,7 +195,11 @@ class _Search:
 
     def _product(self, g, lo, hi, syms, A, B, d, tr, s, shifted, p, q):
         k = len(syms)
-        j = int(np.argmax(np.abs(shifted)))  # anchor where neither factor is small
+        # anchor where neither factor is small, as central as possible (the model is most
+        # accurate away from the corners of its box)
+        size = np.abs(shifted)
+        dist = np.abs((p - 0.5 * (lo + hi)) / (hi - lo)).max(1)
+        j = int(np.argmin(np.where(size >= 0.5 * size.max(), dist, np.inf)))
         a0, b0 = p[j, A], p[j, B]
         base = float(shifted[j])
 
