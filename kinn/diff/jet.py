@@ -1,0 +1,350 @@
+"""Taylor-mode derivative jets: value, gradient and Hessian in one forward pass.
+
+A jet of a field ``u: (N, m)`` at points ``x: (N, d)`` is carried through the network as one
+stacked tensor ``J: (R, N, c)``: row 0 the value, rows ``1..d`` the first derivatives, and then
+one row per Hessian component ``(a, b)`` (all ``a <= b``, or only ``a == b`` for
+``hessian="diag"``). Linear maps act on all rows at once (one GEMM), scalar nonlinearities by the
+chain rule ``f(v)``, ``f'(v) g_a``, ``f''(v) g_a g_b + f'(v) H_ab``. A KAN layer is the same chain
+rule applied to its bases: on a uniform B-spline grid only the k+1 local bases and their
+derivatives (the matrix form with differentiated power vectors) are combined, scattered once,
+and multiplied by the stacked weight in a single GEMM. The training step then needs one ordinary
+backward through this forward, instead of nested autograd.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from kinn.nn.activations import ACTIVATIONS, activation_derivatives
+from kinn.nn.bspline import inside_domain, local_bases, uniform_interval
+from kinn.nn.layers import BSplineKANLayer, KANLayer
+from kinn.nn.networks import KAN, MLP
+
+from . import operators
+
+__all__ = ["Jet", "jet", "jet_of", "supports_jet"]
+
+
+@dataclass
+class Jet:
+    """Derivatives of a field ``u: (N, m)`` with respect to ``x: (N, d)``.
+
+    Attributes:
+        value: ``(N, m)``.
+        grad: ``(N, m, d)`` (None for order 0).
+        hess: ``(N, m, d, d)`` for a full Hessian, ``(N, m, d)`` (its diagonal) for
+            ``hessian="diag"``; None for order < 2.
+        diag: whether ``hess`` holds only the diagonal.
+    """
+
+    value: torch.Tensor
+    grad: torch.Tensor | None = None
+    hess: torch.Tensor | None = None
+    diag: bool = False
+
+    @property
+    def hess_diag(self) -> torch.Tensor:
+        """The Hessian's diagonal ``(N, m, d)``."""
+        self._need_hess()
+        return self.hess if self.diag else torch.diagonal(self.hess, dim1=-2, dim2=-1)
+
+    def laplacian(self) -> torch.Tensor:
+        """``sum_a d2u/dx_a^2``: ``(N, m)``."""
+        return self.hess_diag.sum(-1)
+
+    def partial(self, spec: str, names) -> torch.Tensor:
+        """A derivative by variable names: ``jet.partial("xt", ("x", "t"))`` -> ``(N, m)``."""
+        idx = operators._spec_to_indices(spec, names)
+        if len(idx) == 1:
+            if self.grad is None:
+                raise ValueError("this jet has no first derivatives (order 0)")
+            return self.grad[..., idx[0]]
+        if len(idx) == 2:
+            a, b = idx
+            if self.diag and a != b:
+                raise ValueError(
+                    f"{spec!r} is a mixed derivative; compute the jet with hessian='full'"
+                )
+            self._need_hess()
+            return self.hess_diag[..., a] if self.diag else self.hess[..., a, b]
+        raise ValueError(f"derivatives of order {len(idx)} are not in this jet (order <= 2)")
+
+    def select(self, cols) -> Jet:
+        """The jet of some output columns, e.g. ``jet.select([0])``."""
+        cols = [cols] if isinstance(cols, int) else list(cols)
+        pick = lambda t: None if t is None else t[:, cols]  # noqa: E731
+        return Jet(pick(self.value), pick(self.grad), pick(self.hess), self.diag)
+
+    def __add__(self, other: Jet) -> Jet:
+        return Jet(
+            self.value + other.value,
+            _add(self.grad, other.grad),
+            _add(self.hess, other.hess),
+            self.diag,
+        )
+
+    def __mul__(self, other: Jet) -> Jet:
+        """Product rule for fields of equal width (or one of width 1)."""
+        u, v = self, other
+        value = u.value * v.value
+        grad = hess = None
+        if u.grad is not None and v.grad is not None:
+            grad = u.grad * v.value[..., None] + v.grad * u.value[..., None]
+        if u.hess is not None and v.hess is not None:
+            if self.diag:
+                cross = 2 * u.grad * v.grad
+            else:
+                cross = u.grad[..., :, None] * v.grad[..., None, :]
+                cross = cross + cross.transpose(-1, -2)
+            expand = (lambda t: t[..., None]) if self.diag else (lambda t: t[..., None, None])
+            hess = u.hess * expand(v.value) + v.hess * expand(u.value) + cross
+        return Jet(value, grad, hess, self.diag)
+
+    def _need_hess(self) -> None:
+        if self.hess is None:
+            raise ValueError("this jet has no second derivatives: compute it with order=2")
+
+
+def _add(a, b):
+    return None if a is None or b is None else a + b
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _pairs(d: int, hessian: str) -> tuple[list[int], list[int]]:
+    if hessian == "full":
+        pairs = [(a, b) for a in range(d) for b in range(a, d)]
+    elif hessian == "diag":
+        pairs = [(a, a) for a in range(d)]
+    else:
+        raise ValueError(f"hessian must be 'full' or 'diag', got {hessian!r}")
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+class _Rows:
+    """Row layout of a stacked jet: value, d gradient rows, then Hessian pair rows."""
+
+    def __init__(self, d: int, order: int, hessian: str):
+        self.d, self.order = d, order
+        self.pa, self.pb = _pairs(d, hessian) if order >= 2 else ([], [])
+
+    def split(self, J):
+        d = self.d
+        g = J[1 : 1 + d] if self.order >= 1 else None
+        H = J[1 + d :] if self.order >= 2 else None
+        return J[0], g, H
+
+    def chain(self, fs, g, H):
+        """Chain rule for an elementwise function with derivatives ``fs = [f, f', f'']``.
+
+        ``g: (d, ...)``, ``H: (P, ...)`` broadcast against ``fs[i]: (...)``; -> ``(R, ...)``.
+        """
+        rows = [fs[0].unsqueeze(0)]
+        if self.order >= 1:
+            rows.append(fs[1].unsqueeze(0) * g)
+        if self.order >= 2:
+            gg = g[self.pa] * g[self.pb]
+            rows.append(fs[2].unsqueeze(0) * gg + fs[1].unsqueeze(0) * H)
+        return torch.cat(rows, dim=0)
+
+
+def _linear(J, weight_t, bias):
+    """Rows ``(R, N, c)`` times ``weight_t (c, o)``; bias on the value row only."""
+    R, N, c = J.shape
+    out = (J.reshape(R * N, c) @ weight_t).view(R, N, -1)
+    if bias is not None:
+        out = torch.cat([out[:1] + bias, out[1:]], dim=0)
+    return out
+
+
+def _activation(J, name, rows: _Rows):
+    v, g, H = rows.split(J)
+    return rows.chain(activation_derivatives(name, v, rows.order), g, H)
+
+
+def _kan_layer(J, layer: KANLayer, rows: _Rows):
+    v, g, H = rows.split(J)  # v (N, I), g (d, N, I), H (P, N, I)
+    R, N, I = J.shape
+    K = layer.n_basis
+    gk = None if g is None else g.unsqueeze(-1)
+    Hk = None if H is None else H.unsqueeze(-1)
+    if isinstance(layer, BSplineKANLayer) and layer.uniform:
+        lo, inv_h = layer._spacing()
+        m, u = uniform_interval(v, lo, inv_h, layer.grid_size)
+        local = local_bases(u, layer.matrices(rows.order), inv_h)
+        if rows.order > 0:
+            inside = inside_domain(v, lo, inv_h, layer.grid_size).unsqueeze(-1)
+            local = local[:1] + [b * inside for b in local[1:]]
+        local_rows = rows.chain(local, gk, Hk)  # (R, N, I, k+1)
+        cols = (m.unsqueeze(-1) + torch.arange(local_rows.shape[-1], device=v.device)).expand(
+            R, -1, -1, -1
+        )
+        spline = local_rows.new_zeros(R, N, I, K).scatter_(-1, cols, local_rows)
+    else:
+        spline = rows.chain(layer.basis_derivatives(v, rows.order), gk, Hk)  # (R, N, I, K)
+    feats = spline.reshape(R, N, I * K)
+    if layer.base is not None:
+        base = rows.chain(activation_derivatives(layer.base, v, rows.order), g, H)  # (R, N, I)
+        feats = torch.cat([feats, base], dim=-1)
+    return _linear(feats, layer.stacked_weight(), layer.bias)
+
+
+_MODULE_ACTIVATIONS = {
+    nn.Tanh: "tanh",
+    nn.SiLU: "silu",
+    nn.GELU: "gelu",
+    nn.Softplus: "softplus",
+    nn.Sigmoid: "sigmoid",
+    nn.Identity: "identity",
+}
+
+
+def _propagate(module: nn.Module, J, rows: _Rows):
+    if isinstance(module, KAN):
+        for layer in module.layers:
+            J = _kan_layer(J, layer, rows)
+        return J
+    if isinstance(module, KANLayer):
+        return _kan_layer(J, module, rows)
+    if isinstance(module, MLP):
+        for layer in module.layers[:-1]:
+            J = _activation(_linear(J, layer.weight.t(), layer.bias), module.activation, rows)
+        last = module.layers[-1]
+        return _linear(J, last.weight.t(), last.bias)
+    if isinstance(module, nn.Linear):
+        return _linear(J, module.weight.t(), module.bias)
+    if isinstance(module, nn.Sequential):
+        for child in module:
+            J = _propagate(child, J, rows)
+        return J
+    name = _MODULE_ACTIVATIONS.get(type(module))
+    if name is not None and (type(module) is not nn.GELU or module.approximate == "none"):
+        if type(module) is nn.Softplus and (module.beta != 1 or module.threshold != 20):
+            raise _Unsupported(module)
+        return _activation(J, name, rows)
+    raise _Unsupported(module)
+
+
+def supports_jet(net: nn.Module) -> bool:
+    """Whether :func:`jet` propagates through ``net`` natively (else it uses autograd)."""
+    try:
+        _check_modules(net)
+    except _Unsupported:
+        return False
+    return True
+
+
+def _check_modules(module: nn.Module) -> None:
+    if isinstance(module, (KAN, KANLayer, MLP, nn.Linear)):
+        return
+    if isinstance(module, nn.Sequential):
+        for child in module:
+            _check_modules(child)
+        return
+    if type(module) in _MODULE_ACTIVATIONS:
+        return
+    raise _Unsupported(module)
+
+
+def jet(
+    net: nn.Module,
+    x: torch.Tensor,
+    order: int = 2,
+    hessian: str = "full",
+    method: str = "auto",
+) -> Jet:
+    """Value and derivatives of ``net`` at ``x: (N, d)`` in one forward pass.
+
+    Args:
+        order: 0, 1 or 2.
+        hessian: ``"full"`` (``hess: (N, m, d, d)``) or ``"diag"`` (``(N, m, d)``: enough for
+            Laplacians and u_xx-type terms, cheaper for large d).
+        method: ``"jet"`` (Taylor mode; raises for unsupported modules), ``"autograd"``
+            (nested autograd, any network), or ``"auto"`` (jet when supported, else autograd).
+
+    Jets propagate natively through kinn's KAN and MLP, KAN layers (uniform and non-uniform
+    B-splines, Chebyshev), ``nn.Linear``, ``nn.Sequential`` and the activations tanh, sin, silu,
+    gelu (exact), softplus, sigmoid. The result is differentiable with respect to the
+    parameters (and to x), so a loss built from it trains with one ``backward()``.
+    """
+    if order not in (0, 1, 2):
+        raise ValueError(f"order must be 0, 1 or 2, got {order!r}")
+    if method not in ("auto", "jet", "autograd"):
+        raise ValueError(f"method must be 'auto', 'jet' or 'autograd', got {method!r}")
+    if x.ndim != 2:
+        raise ValueError(f"x must have shape (N, d), got {tuple(x.shape)}")
+    _pairs(1, hessian)  # validates the name
+    if method == "auto":
+        method = "jet" if supports_jet(net) else "autograd"
+    if method == "autograd":
+        return jet_of(net, x, order, hessian)
+    N, d = x.shape
+    rows = _Rows(d, order, hessian)
+    eye = torch.eye(d, dtype=x.dtype, device=x.device)
+    parts = [x.unsqueeze(0)]
+    if order >= 1:
+        parts.append(eye[:, None, :].expand(d, N, d))
+    if order >= 2:
+        parts.append(x.new_zeros(len(rows.pa), N, d))
+    try:
+        J = _propagate(net, torch.cat(parts, dim=0), rows)
+    except _Unsupported as err:
+        raise ValueError(
+            f"no jet rule for module {type(err.args[0]).__name__}; use method='autograd' or 'auto'"
+        ) from None
+    return _unstack(J, rows, hessian)
+
+
+def _unstack(J, rows: _Rows, hessian: str) -> Jet:
+    v, g, H = rows.split(J)
+    grad = None if g is None else g.permute(1, 2, 0)
+    hess = None
+    if H is not None:
+        Hn = H.permute(1, 2, 0)  # (N, m, P)
+        if hessian == "diag":
+            hess = Hn
+        else:
+            d = rows.d
+            idx = torch.empty(d, d, dtype=torch.long)
+            for p, (a, b) in enumerate(zip(rows.pa, rows.pb)):
+                idx[a, b] = idx[b, a] = p
+            hess = Hn[..., idx.view(-1).to(Hn.device)].view(*Hn.shape[:2], d, d)
+    return Jet(v, grad, hess, diag=hessian == "diag")
+
+
+def jet_of(fn, x: torch.Tensor, order: int = 2, hessian: str = "full") -> Jet:
+    """The jet of any function ``fn(x) -> (N, m)`` by nested autograd (the reference path).
+
+    Use it for networks without jet rules and for known functions such as a distance function
+    or a boundary lifting in hard constraints (combine jets with ``+`` and ``*``).
+    """
+    xg = x if x.requires_grad else x.detach().requires_grad_()
+    u = fn(xg)
+    if u.ndim == 1:
+        u = u[:, None]
+    grad = hess = None
+    if order >= 1:
+        grad = operators.grad(u, xg)
+    if order >= 2:
+        d = x.shape[1]
+        if hessian == "diag":
+            hess = torch.stack(
+                [
+                    torch.stack(
+                        [operators._grad_of_column(grad[:, i, a], xg)[:, a] for a in range(d)], -1
+                    )
+                    for i in range(u.shape[1])
+                ],
+                dim=1,
+            )
+        else:
+            hess = operators.hessian(u, xg)
+    return Jet(u, grad, hess, diag=hessian == "diag")
+
+
+assert set(_MODULE_ACTIVATIONS.values()) <= set(ACTIVATIONS)

@@ -1,0 +1,141 @@
+"""Time intervals and space-time products for evolution problems."""
+
+import numpy as np
+import torch
+
+from .geometry import Geometry, to_numpy, to_tensor
+from .geometry_1d import Interval
+from .quadrature import gauss_legendre
+from .sampler import check_count, check_method, rejection_sample, sample
+
+
+class TimeDomain(Interval):
+    """Time interval ``[t0, t1]``; boundary parts ``"initial"`` and ``"final"``."""
+
+    def __init__(self, t0, t1, name=None):
+        if not float(t1) > float(t0):
+            raise ValueError(f"TimeDomain needs t0 < t1, got t0={t0!r}, t1={t1!r}")
+        super().__init__(t0, t1, name)
+        self.t0, self.t1 = float(t0), float(t1)
+
+    def _face_names(self):
+        return ["initial", "final"]
+
+
+class GeometryXTime:
+    """Space-time cylinder ``geometry x [t0, t1]``; points are ``(n, d + 1)``, time last.
+
+    Interior and lateral-boundary samples come from one ``(d + 1)``-dimensional sequence so
+    quasi-random points stay evenly spread in space-time. Lateral boundary parts are the
+    spatial geometry's; ``sample_initial`` gives the ``t = t0`` slice.
+    """
+
+    def __init__(self, geometry, timedomain):
+        if not isinstance(geometry, Geometry) or not isinstance(timedomain, TimeDomain):
+            raise ValueError(
+                "GeometryXTime needs a Geometry and a TimeDomain, got "
+                f"{type(geometry).__name__} and {type(timedomain).__name__}"
+            )
+        self.geometry, self.timedomain = geometry, timedomain
+        self.dim = geometry.dim + 1
+
+    @property
+    def measure(self):
+        return self.geometry.measure * (self.timedomain.t1 - self.timedomain.t0)
+
+    @property
+    def boundary_parts(self):
+        return self.geometry.boundary_parts
+
+    @property
+    def bbox(self):
+        """``(xmin, xmax)`` tensors ``(d + 1,)``, time last."""
+        g, td = self.geometry, self.timedomain
+        return to_tensor(np.append(g._xmin, td.t0)), to_tensor(np.append(g._xmax, td.t1))
+
+    def distance(self, x, smooth=False):
+        """Signed distance ``(n,)`` of the space part to the spatial boundary (lateral wall)."""
+        space, _ = self._split(x)
+        return self.geometry.distance(torch.as_tensor(space), smooth)
+
+    def boundary_part_of(self, x):
+        """Spatial boundary part of each lateral boundary point ``x (n, d + 1)``."""
+        space, _ = self._split(x)
+        return self.geometry.boundary_part_of(space)
+
+    def _split(self, x):
+        x = to_numpy(x, self.dim)
+        return x[:, :-1], x[:, -1]
+
+    def inside(self, x):
+        """Bool ``(n,)``: space part inside the geometry and time within ``[t0, t1]``."""
+        space, t = self._split(x)
+        td = self.timedomain
+        return self.geometry.inside(space) & torch.as_tensor((t >= td.t0) & (t <= td.t1))
+
+    def on_boundary(self, x, tol=None, part=None):
+        """Bool ``(n,)``: on the lateral boundary (space boundary at any time in range)."""
+        space, _ = self._split(x)
+        return self.geometry.on_boundary(space, tol, part) & self.inside(x)
+
+    def boundary_normal(self, x):
+        """Outward normals ``(n, d + 1)`` of the lateral boundary (zero time component)."""
+        space, _ = self._split(x)
+        normal = self.geometry.boundary_normal(space)
+        return _with_zero_time(normal)
+
+    def _space_time(self, u, space_map, t_col):
+        td = self.timedomain
+        t = td.t0 + u[:, t_col] * (td.t1 - td.t0)
+        return np.hstack([space_map(np.delete(u, t_col, axis=1)), t[:, None]])
+
+    def sample_interior(self, n, method="sobol", seed=None, dtype=None, device=None):
+        """``n`` points ``(n, d + 1)`` in the space-time interior."""
+        n, method = check_count(n), check_method(method)
+        g, td = self.geometry, self.timedomain
+        if g._map_unit is not None:
+            x = self._space_time(sample(n, self.dim, method, seed), g._map_unit, self.dim - 1)
+        else:
+            lo = np.append(g._xmin, td.t0)
+            hi = np.append(g._xmax, td.t1)
+            x = rejection_sample(
+                n,
+                self.dim,
+                method,
+                seed,
+                lambda u: lo + u * (hi - lo),
+                lambda x: g._inside(x[:, :-1]),
+            )
+        return to_tensor(x, dtype, device)
+
+    def sample_boundary(self, n, method="sobol", part=None, seed=None, dtype=None, device=None):
+        """``(points, normals)`` ``(n, d + 1)`` on the lateral boundary (or one ``part``)."""
+        n = check_count(n)
+        space, normal = self.geometry.sample_boundary(n, method, part, seed, torch.float64)
+        t = sample(n, 1, method, None if seed is None else seed + 1)[:, 0]
+        # Pair space and time through a permutation so the two sequences do not align.
+        t = self.timedomain.t0 + np.random.default_rng(seed).permutation(t) * (
+            self.timedomain.t1 - self.timedomain.t0
+        )
+        x = np.hstack([space.numpy(), t[:, None]])
+        return to_tensor(x, dtype, device), to_tensor(_with_zero_time(normal), dtype, device)
+
+    def sample_initial(self, n, method="sobol", seed=None, dtype=None, device=None):
+        """``n`` points ``(n, d + 1)`` of the initial slice ``t = t0``."""
+        space = self.geometry.sample_interior(n, method, seed, torch.float64).numpy()
+        x = np.hstack([space, np.full((len(space), 1), self.timedomain.t0)])
+        return to_tensor(x, dtype, device)
+
+    def quadrature(self, n, rule="gauss", dtype=None, device=None, **kw):
+        """Product of the geometry's rule and ``n``-point Gauss-Legendre in time."""
+        x, w = self.geometry.quadrature(n, rule, dtype=torch.float64, **kw)
+        t, wt = gauss_legendre(n, self.timedomain.t0, self.timedomain.t1)
+        x, w = x.numpy(), w.numpy()
+        pts = np.hstack([np.repeat(x, len(t), axis=0), np.tile(t, len(x))[:, None]])
+        return to_tensor(pts, dtype, device), to_tensor(
+            (w[:, None] * wt[None]).ravel(), dtype, device
+        )
+
+
+def _with_zero_time(normal):
+    return torch.cat([normal, torch.zeros(len(normal), 1, dtype=normal.dtype)], dim=1)

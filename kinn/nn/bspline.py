@@ -1,0 +1,257 @@
+"""B-spline bases in matrix form (MatrixKAN) and a general Cox-de Boor path.
+
+On a uniform grid with spacing h, a point x lies in interval m = floor((x - t_0) / h) at local
+position u = (x - t_0) / h - m in [0, 1). Exactly k + 1 degree-k B-splines are non-zero there,
+and their values are the power vector times a fixed matrix::
+
+    [B_m(x), ..., B_{m+k}(x)] = [1, u, ..., u^k] @ M_k
+
+so no recursion over degrees and no search over knots is needed. Derivatives use the same
+``M_k`` with differentiated power vectors, divided by ``h^r``.
+
+Outside the grid's domain the bases keep their values at the nearest end of the domain (x is
+clamped), so splines are constant there and their x-derivatives are zero: bounded, and safe in
+deep stacks whose hidden activations leave the grid. The bases stay a partition of unity.
+Keep inputs inside the domain where their shape matters (normalise them, or use
+``BSplineKANLayer.update_grid``).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from functools import cache
+
+import torch
+
+__all__ = ["bspline_basis", "bspline_basis_general", "bspline_matrix", "uniform_grid"]
+
+MAX_DEGREE = 12
+
+
+@cache
+def _bspline_matrix_exact(degree: int) -> tuple[tuple[Fraction, ...], ...]:
+    """Exact rational ``M_k``: row p, column r is the u^p coefficient of B_{m+r} on interval m.
+
+    B_{m+r} restricted to interval m is the piece ``s = k - r`` of the cardinal B-spline
+    ``N_k(t) = 1/k! * sum_j (-1)^j C(k+1, j) (t - j)_+^k`` at ``t = u + s``.
+    """
+    k = degree
+    rows = []
+    for p in range(k + 1):
+        row = []
+        for r in range(k + 1):
+            s = k - r
+            acc = Fraction(0)
+            for j in range(s + 1):
+                acc += (
+                    (-1) ** j * math.comb(k + 1, j) * math.comb(k, p) * Fraction(s - j) ** (k - p)
+                )
+            row.append(acc / math.factorial(k))
+        rows.append(tuple(row))
+    return tuple(rows)
+
+
+def bspline_matrix(degree: int, derivative: int = 0, dtype=torch.float64) -> torch.Tensor:
+    """The (k+1, k+1) matrix ``M`` such that bases = ``[1, u, ..., u^k] @ M`` on one interval.
+
+    With ``derivative = r`` the rows are those of the r-th derivative in u of the power vector
+    folded into ``M`` (row p of the result multiplies u^p), so the r-th derivative in u of the
+    bases is ``[1, u, ..., u^k] @ M_r``; divide by ``h^r`` for the derivative in x.
+    Built exactly in rational arithmetic, then rounded once.
+    """
+    _check_degree(degree)
+    if derivative < 0:
+        raise ValueError(f"derivative must be >= 0, got {derivative}")
+    exact = _bspline_matrix_exact(degree)
+    k = degree
+    rows = []
+    for p in range(k + 1):
+        q = p + derivative  # d^r/du^r u^q = q!/(q-r)! u^(q-r) = u^p * q!/p!
+        if q > k:
+            rows.append([Fraction(0)] * (k + 1))
+        else:
+            factor = math.factorial(q) // math.factorial(p)
+            rows.append([factor * c for c in exact[q]])
+    return torch.tensor([[float(c) for c in row] for row in rows], dtype=dtype)
+
+
+def uniform_grid(
+    domain: torch.Tensor | tuple[float, float],
+    grid_size: int,
+    in_features: int | None = None,
+    dtype: torch.dtype | None = None,
+):
+    """Uniform knots ``(I, G+1)`` over each input's ``[lo, hi]`` (domain ``(I, 2)`` or a pair).
+
+    Computed in float64, returned in ``dtype`` (default: the domain tensor's floating dtype,
+    else torch's default dtype).
+    """
+    _check_grid(grid_size)
+    if dtype is None:
+        is_float = isinstance(domain, torch.Tensor) and domain.is_floating_point()
+        dtype = domain.dtype if is_float else torch.get_default_dtype()
+    if isinstance(domain, torch.Tensor):
+        domain = domain.to(torch.float64)
+    else:
+        domain = torch.as_tensor(domain, dtype=torch.float64)
+    if domain.ndim == 1:
+        if in_features is None:
+            raise ValueError("in_features is needed when domain is a single (lo, hi) pair")
+        domain = domain.expand(in_features, 2)
+    lo, hi = domain[:, 0:1], domain[:, 1:2]
+    if not bool((hi > lo).all()):
+        raise ValueError(f"domain must have lo < hi for every input, got {domain.tolist()}")
+    steps = torch.linspace(0, 1, grid_size + 1, dtype=torch.float64, device=domain.device)
+    return (lo + (hi - lo) * steps).to(dtype)
+
+
+def _check_degree(degree: int) -> None:
+    if not isinstance(degree, int) or not 1 <= degree <= MAX_DEGREE:
+        raise ValueError(f"degree must be an integer in 1..{MAX_DEGREE}, got {degree!r}")
+
+
+def _check_grid(grid_size: int) -> None:
+    if not isinstance(grid_size, int) or grid_size < 1:
+        raise ValueError(f"grid must be an integer >= 1 (number of intervals), got {grid_size!r}")
+
+
+def _horner_columns(u: torch.Tensor, coef: list[list[float]]) -> torch.Tensor:
+    """``[1, u, .., u^k] @ coef`` by Horner's rule, one column at a time: -> ``(N, I, k+1)``.
+
+    Scalar coefficients on contiguous ``(N, I)`` tensors are several times faster on CPU than a
+    broadcast over a trailing dimension of size k+1; outside autograd the updates run in place.
+    """
+    k = len(coef) - 1
+    inplace = not (torch.is_grad_enabled() and u.requires_grad)
+    out = u.new_empty(*u.shape, len(coef[0]))
+    for r in range(len(coef[0])):
+        acc = u * coef[k][r] if k > 0 else torch.full_like(u, coef[0][r])
+        for p in range(k - 1, -1, -1):
+            if inplace:
+                acc.add_(coef[p][r])
+                if p > 0:
+                    acc.mul_(u)
+            else:
+                acc = acc + coef[p][r]
+                if p > 0:
+                    acc = acc * u
+        out[..., r] = acc
+    return out
+
+
+def uniform_interval(
+    x: torch.Tensor, lo: torch.Tensor, inv_h: torch.Tensor, grid_size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Interval index ``(N, I)`` (long, 0..G-1) and local coordinate u ``(N, I)`` in [0, 1].
+
+    x is clamped to the domain first, so u has zero derivative outside it.
+    """
+    s = ((x - lo) * inv_h).clamp(0, grid_size)
+    m = torch.floor(s).clamp_(max=grid_size - 1)
+    return m.long(), s - m
+
+
+def inside_domain(x: torch.Tensor, lo: torch.Tensor, inv_h: torch.Tensor, grid_size: int):
+    """``(N, I)`` 1 where x lies in the closed domain, else 0 (derivatives vanish outside)."""
+    s = (x - lo) * inv_h
+    return ((s >= 0) & (s <= grid_size)).to(x.dtype)
+
+
+def local_bases(u: torch.Tensor, matrices: list[torch.Tensor], inv_h: torch.Tensor):
+    """The k+1 non-zero bases and their x-derivatives on each point's interval.
+
+    u: ``(N, I)``; ``matrices[r]`` = ``M_r`` (tensor or nested list). Returns a list of
+    ``(N, I, k+1)`` tensors, entry r the r-th derivative in x.
+    """
+    out = []
+    scale = None
+    for r, m in enumerate(matrices):
+        vals = _horner_columns(u, m.tolist() if isinstance(m, torch.Tensor) else m)
+        if r > 0:
+            scale = inv_h if scale is None else scale * inv_h
+            vals = vals * scale.unsqueeze(-1)
+        out.append(vals)
+    return out
+
+
+def scatter_dense(index: torch.Tensor, vals: torch.Tensor, n_basis: int) -> torch.Tensor:
+    """Place the k+1 local values at columns ``index..index+k``: -> ``(N, I, n_basis)``."""
+    k1 = vals.shape[-1]
+    cols = index.unsqueeze(-1) + torch.arange(k1, device=index.device)
+    dense = vals.new_zeros(*vals.shape[:-1], n_basis)
+    return dense.scatter_(-1, cols, vals)
+
+
+def bspline_basis(x: torch.Tensor, grid: torch.Tensor, degree: int) -> torch.Tensor:
+    """All ``G + k`` degree-k B-splines of a uniform grid, in matrix form.
+
+    x: ``(N, I)``; grid: ``(I, G+1)`` uniform knots over each input's domain (the k extra
+    knots on each side are implied). Returns ``(N, I, G+k)``. Exact to round-off inside the
+    domain; outside, see the module docstring. Raises ``ValueError`` for non-uniform knots
+    (use :func:`bspline_basis_general`).
+    """
+    _check_degree(degree)
+    if x.ndim != 2 or grid.ndim != 2 or grid.shape[0] != x.shape[1]:
+        raise ValueError(
+            f"expected x (N, I) and grid (I, G+1); got x {tuple(x.shape)}, grid {tuple(grid.shape)}"
+        )
+    grid_size = grid.shape[1] - 1
+    _check_grid(grid_size)
+    h = grid[:, 1] - grid[:, 0]
+    if not torch.compiler.is_compiling():
+        spacing = grid.diff(dim=1)
+        if not torch.allclose(spacing, h[:, None], rtol=1e-6, atol=0):
+            raise ValueError("grid knots are not uniform; use bspline_basis_general for them")
+    inv_h = 1.0 / h
+    m, u = uniform_interval(x, grid[:, 0], inv_h, grid_size)
+    (vals,) = local_bases(u, [bspline_matrix(degree, 0, x.dtype).to(x.device)], inv_h)
+    return scatter_dense(m, vals, grid_size + degree)
+
+
+def extend_knots(grid: torch.Tensor, degree: int) -> torch.Tensor:
+    """Knots ``(I, G+1)`` -> ``(I, G+2k+1)``, adding k knots beyond each end at the end spacing."""
+    left = grid[:, 1:2] - grid[:, 0:1]
+    right = grid[:, -1:] - grid[:, -2:-1]
+    steps = torch.arange(1, degree + 1, dtype=grid.dtype, device=grid.device)
+    before = grid[:, 0:1] - left * steps.flip(0)
+    after = grid[:, -1:] + right * steps
+    return torch.cat([before, grid, after], dim=1)
+
+
+def bspline_basis_general(
+    x: torch.Tensor, grid: torch.Tensor, degree: int, derivative: int = 0
+) -> torch.Tensor:
+    """B-splines on any increasing knots by the Cox-de Boor recursion (the non-uniform path).
+
+    x: ``(N, I)``; grid: ``(I, G+1)`` increasing knots (extended by k knots each side at the end
+    spacing). Returns the ``derivative``-th x-derivative of the ``G+k`` bases, ``(N, I, G+k)``.
+    Outside the domain the bases keep their end values, as in :func:`bspline_basis`.
+    """
+    _check_degree(degree)
+    grid_size = grid.shape[1] - 1
+    _check_grid(grid_size)
+    if derivative > degree:
+        return x.new_zeros(*x.shape, grid_size + degree)
+    t = extend_knots(grid, degree)  # (I, G+2k+1)
+    k = degree
+    lo, hi = grid[:, 0], grid[:, -1]
+    inside = ((x >= lo) & (x <= hi)).to(x.dtype).unsqueeze(-1)
+    x = torch.minimum(torch.maximum(x, lo), hi)
+    inner = grid[:, 1:-1].contiguous()  # interior knots decide the interval
+    m = torch.searchsorted(inner, x.t().contiguous(), right=True).t()  # (N, I) in 0..G-1
+    n0 = grid_size + 2 * k
+    basis = torch.nn.functional.one_hot(m + k, n0).to(x.dtype)  # degree-0 indicator, clamped
+    xe = x.unsqueeze(-1)
+    for p in range(1, k - derivative + 1):
+        left_t, right_t = t[:, : n0 - p], t[:, p:n0]
+        left_t1, right_t1 = t[:, 1 : n0 - p + 1], t[:, p + 1 : n0 + 1]
+        a = (xe - left_t) / (right_t - left_t) * basis[..., :-1]
+        b = (right_t1 - xe) / (right_t1 - left_t1) * basis[..., 1:]
+        basis = a + b
+    for p in range(k - derivative + 1, k + 1):
+        n = basis.shape[-1] - 1
+        left = p / (t[:, p : p + n] - t[:, :n])
+        right = p / (t[:, p + 1 : p + 1 + n] - t[:, 1 : 1 + n])
+        basis = left * basis[..., :-1] - right * basis[..., 1:]
+    return basis if derivative == 0 else basis * inside

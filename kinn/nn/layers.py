@@ -1,0 +1,446 @@
+"""KAN layers: a learnable univariate function on every edge, plus a base branch.
+
+Every layer computes, for input ``x: (N, I)`` and output ``y: (N, O)``::
+
+    y = base(x) @ W_base + basis(x).reshape(N, I*K) @ C + bias
+
+with ``C`` the spline coefficients ``(I, K, O)`` viewed as ``(I*K, O)``: one GEMM over all
+edges, never an ``(N, I, O)`` intermediate. The edge function from input i to output o is
+``phi_io(t) = W_base[i, o] * base(t) + sum_j C[i, j, o] * basis_j(t)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .activations import activation, activation_derivatives
+from .bspline import (
+    _check_degree,
+    _check_grid,
+    bspline_basis_general,
+    bspline_matrix,
+    inside_domain,
+    local_bases,
+    scatter_dense,
+    uniform_grid,
+    uniform_interval,
+)
+from .chebyshev import chebyshev_basis_derivatives
+
+__all__ = ["KANLayer", "BSplineKANLayer", "ChebyshevKANLayer"]
+
+
+def _check_features(name: str, value: int) -> None:
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _check_domain(domain) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in domain)
+    except (TypeError, ValueError):
+        raise ValueError(f"domain must be a pair (lo, hi), got {domain!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"domain must satisfy lo < hi (finite), got {domain!r}")
+    return lo, hi
+
+
+class KANLayer(nn.Module):
+    """Shared machinery of KAN layers; subclasses define the basis.
+
+    Subclasses implement ``basis_derivatives(x, order)`` returning ``order + 1`` tensors
+    ``(N, I, K)``: the basis and its x-derivatives.
+    """
+
+    n_basis: int
+
+    def __init__(self, in_features: int, out_features: int, base: str | None, bias: bool):
+        super().__init__()
+        _check_features("in_features", in_features)
+        _check_features("out_features", out_features)
+        if base is not None and base != "none":
+            activation(base, torch.zeros(1))  # validates the name
+        self.in_features = in_features
+        self.out_features = out_features
+        self.base = None if base in (None, "none") else base
+        self.base_weight = (
+            nn.Parameter(torch.empty(in_features, out_features)) if self.base else None
+        )
+        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+        self.register_buffer("edge_mask", torch.ones(in_features, out_features))
+
+    # -- the basis ---------------------------------------------------------------------------
+    def basis(self, x: torch.Tensor) -> torch.Tensor:
+        """Basis values ``(N, I, K)`` at x ``(N, I)``."""
+        return self.basis_derivatives(x, 0)[0]
+
+    def basis_derivatives(self, x: torch.Tensor, order: int) -> list[torch.Tensor]:
+        raise NotImplementedError
+
+    def domain_bounds(self) -> torch.Tensor:
+        """Each input's ``[lo, hi]``: ``(I, 2)``."""
+        raise NotImplementedError
+
+    # -- weights -----------------------------------------------------------------------------
+    def masked_coefficients(self) -> torch.Tensor:
+        """Spline coefficients with pruned edges zeroed: ``(I, K, O)``."""
+        return self.spline_weight * self.edge_mask.unsqueeze(1)
+
+    def masked_base_weight(self) -> torch.Tensor | None:
+        return None if self.base_weight is None else self.base_weight * self.edge_mask
+
+    def stacked_weight(self) -> torch.Tensor:
+        """``[C.reshape(I*K, O); W_base]``: the one matrix the features multiply."""
+        c = self.masked_coefficients().reshape(-1, self.out_features)
+        wb = self.masked_base_weight()
+        return c if wb is None else torch.cat([c, wb], dim=0)
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"input must have shape (N, {self.in_features}), got {tuple(x.shape)}")
+
+    # -- evaluation --------------------------------------------------------------------------
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """``[basis(x).reshape(N, I*K), base(x)]``: ``(N, I*K [+ I])``."""
+        f = self.basis(x).reshape(x.shape[0], -1)
+        if self.base is None:
+            return f
+        return torch.cat([f, activation(self.base, x)], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x ``(N, I)`` -> y ``(N, O)``."""
+        self._check_input(x)
+        y = self.features(x) @ self.stacked_weight()
+        return y if self.bias is None else y + self.bias
+
+    def edge_values(self, x: torch.Tensor) -> torch.Tensor:
+        """Every edge function at its input, ``phi_io(x_i)``: ``(N, I, O)``.
+
+        ``layer(x) == layer.edge_values(x).sum(1) + layer.bias``. For inspection, pruning and
+        symbolic fitting; the forward pass never builds this tensor.
+        """
+        self._check_input(x)
+        phi = torch.einsum("nik,iko->nio", self.basis(x), self.masked_coefficients())
+        if self.base is not None:
+            phi = phi + activation(self.base, x).unsqueeze(-1) * self.masked_base_weight()
+        return phi
+
+    # -- initialisation ----------------------------------------------------------------------
+    @torch.no_grad()
+    def reset_parameters(self, gain: float = 1.0) -> None:
+        """Variance-preserving initialisation (after the Kolmogorov-Arnold Transformer).
+
+        Inputs are modelled as Gaussian around the domain's centre with standard deviation
+        ``sigma`` = a third of its half-width (99.7% inside). Weights are drawn so that each
+        output has the same distribution, ``Var(y) = gain^2 sigma^2``: a fixed point, so deep
+        stacks keep their scale and stay inside their grids. The spline and base branches share
+        the variance equally, using the bases' exact second moments under that Gaussian.
+        """
+        bounds = self.domain_bounds().to(torch.float64)
+        centre, half = bounds.mean(1), (bounds[:, 1] - bounds[:, 0]) / 2
+        sigma = half / 3
+        q = (torch.arange(1024, dtype=torch.float64) + 0.5) / 1024
+        z = torch.special.ndtri(q)[:, None]  # Gaussian quantiles: a deterministic sample
+        x = centre + sigma * z  # (P, I)
+        target = (sigma.square().mean() * gain**2).item()
+        dtype = self.spline_weight.dtype
+        spline_moment = (self.basis(x.to(dtype)).double() ** 2).sum(-1).mean().item()
+        branches = 1 if self.base is None else 2
+        std_s = math.sqrt(target / (branches * self.in_features * spline_moment))
+        self.spline_weight.normal_(0.0, std_s)
+        if self.base is not None:
+            base_moment = (activation(self.base, x) ** 2).mean().item()
+            std_b = math.sqrt(target / (branches * self.in_features * max(base_moment, 1e-12)))
+            self.base_weight.normal_(0.0, std_b)
+        if self.bias is not None:
+            self.bias.zero_()
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, base={self.base}"
+
+
+class _UniformSplineLinear(torch.autograd.Function):
+    """``[B(x) | base(x)] @ W`` on a uniform grid, saving only x and W.
+
+    The backward recomputes the bases (cheaper than storing an ``(N, I*K)`` matrix) and is
+    built from differentiable ops, so double backward (nested autograd) works.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, lo, inv_h, matrices, grid_size, n_basis, base):
+        ctx.save_for_backward(x, weight, lo, inv_h)
+        ctx.config = (matrices, grid_size, n_basis, base)
+        return (
+            _UniformSplineLinear.features(x, lo, inv_h, matrices, grid_size, n_basis, base) @ weight
+        )
+
+    @staticmethod
+    def features(x, lo, inv_h, matrices, grid_size, n_basis, base, derivative=False):
+        n, i = x.shape
+        m, u = uniform_interval(x, lo, inv_h, grid_size)
+        vals = local_bases(u, matrices[:1], inv_h)[0]
+        width = i * n_basis + (i if base else 0)
+        feats = vals.new_zeros(n, width)
+        dense = feats[:, : i * n_basis].view(n, i, n_basis)
+        cols = m.unsqueeze(-1) + torch.arange(vals.shape[-1], device=x.device)
+        dense.scatter_(-1, cols, vals)
+        if base:
+            feats[:, i * n_basis :] = activation(base, x)
+        return feats
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        x, weight, lo, inv_h = ctx.saved_tensors
+        matrices, grid_size, n_basis, base = ctx.config
+        n, i = x.shape
+        grad_x = grad_w = None
+        if ctx.needs_input_grad[1]:
+            feats = _UniformSplineLinear.features(x, lo, inv_h, matrices, grid_size, n_basis, base)
+            grad_w = feats.t() @ grad_y
+        if ctx.needs_input_grad[0]:
+            grad_f = grad_y @ weight.t()  # (N, I*K [+ I])
+            m, u = uniform_interval(x, lo, inv_h, grid_size)
+            dvals = local_bases(u, matrices[:2], inv_h)[1]  # (N, I, k+1)
+            dvals = dvals * inside_domain(x, lo, inv_h, grid_size).unsqueeze(-1)
+            cols = m.unsqueeze(-1) + torch.arange(dvals.shape[-1], device=x.device)
+            g = grad_f[:, : i * n_basis].reshape(n, i, n_basis).gather(-1, cols)
+            grad_x = (g * dvals).sum(-1)
+            if base:
+                grad_x = grad_x + grad_f[:, i * n_basis :] * activation_derivatives(base, x, 1)[1]
+        return grad_x, grad_w, None, None, None, None, None, None
+
+
+class BSplineKANLayer(KANLayer):
+    """KAN layer with degree-k B-splines on G intervals per input, in matrix form.
+
+    Args:
+        in_features, out_features: I and O.
+        grid: number of intervals G per input (>= 1).
+        degree: spline degree k (1..12); K = G + k bases per input.
+        domain: ``(lo, hi)`` the grid spans, for every input.
+        base: base-branch activation (``"silu"`` as in pykan, any name of
+            :data:`kinn.nn.activations.ACTIVATIONS`, or ``None``).
+        bias: learnable output bias.
+
+    Outside the domain every spline keeps its value at the nearest end (constant, zero
+    derivative), so hidden activations that leave the grid cannot blow up; the base branch is
+    unaffected and carries the gradient there. On a
+    uniform grid the bases come from the matrix form with a fused custom backward; after a
+    quantile grid update (non-uniform knots) the layer switches to the exact Cox-de Boor path.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        grid: int = 10,
+        degree: int = 3,
+        domain=(-1.0, 1.0),
+        base: str | None = "silu",
+        bias: bool = True,
+    ):
+        _check_grid(grid)
+        _check_degree(degree)
+        lo, hi = _check_domain(domain)
+        super().__init__(in_features, out_features, base, bias)
+        self.grid_size = grid
+        self.degree = degree
+        self.n_basis = grid + degree
+        self.register_buffer("grid", uniform_grid((lo, hi), grid, in_features))
+        self.uniform = True
+        self.spline_weight = nn.Parameter(torch.empty(in_features, self.n_basis, out_features))
+        self._matrices: list = []
+        self.reset_parameters()
+
+    def domain_bounds(self) -> torch.Tensor:
+        return torch.stack([self.grid[:, 0], self.grid[:, -1]], dim=1)
+
+    def _spacing(self):
+        lo = self.grid[:, 0]
+        return lo, 1.0 / (self.grid[:, 1] - lo)
+
+    def matrices(self, order: int) -> list[list[list[float]]]:
+        """``[M_0, .., M_order]`` as nested lists (scalar Horner coefficients), cached."""
+        if len(self._matrices) <= order:
+            self._matrices = [bspline_matrix(self.degree, r).tolist() for r in range(order + 1)]
+        return self._matrices[: order + 1]
+
+    def basis_derivatives(self, x: torch.Tensor, order: int) -> list[torch.Tensor]:
+        """``[B, dB/dx, .., d^order B/dx^order]`` at x ``(N, I)``, each ``(N, I, G+k)``."""
+        if not self.uniform:
+            return [bspline_basis_general(x, self.grid, self.degree, r) for r in range(order + 1)]
+        lo, inv_h = self._spacing()
+        m, u = uniform_interval(x, lo, inv_h, self.grid_size)
+        vals = local_bases(u, self.matrices(order), inv_h)
+        if order > 0:
+            inside = inside_domain(x, lo, inv_h, self.grid_size).unsqueeze(-1)
+            vals = vals[:1] + [v * inside for v in vals[1:]]
+        return [scatter_dense(m, v, self.n_basis) for v in vals]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x ``(N, I)`` -> y ``(N, O)``."""
+        self._check_input(x)
+        if not self.uniform:
+            return super().forward(x)
+        lo, inv_h = self._spacing()
+        y = _UniformSplineLinear.apply(
+            x,
+            self.stacked_weight(),
+            lo,
+            inv_h,
+            self.matrices(1),
+            self.grid_size,
+            self.n_basis,
+            self.base,
+        )
+        return y if self.bias is None else y + self.bias
+
+    # -- grids -------------------------------------------------------------------------------
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        grid = state_dict.get(prefix + "grid")
+        if grid is not None:
+            self._set_grid_shape(grid)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _set_grid_shape(self, grid: torch.Tensor) -> None:
+        """Adopt a grid (possibly of another size); decides the uniform fast path from data."""
+        g = grid.shape[1] - 1
+        if g != self.grid_size:
+            self.grid_size = g
+            self.n_basis = g + self.degree
+            self.grid = grid.clone().to(self.grid.device)
+            self.spline_weight = nn.Parameter(
+                self.spline_weight.new_empty(self.in_features, self.n_basis, self.out_features)
+            )
+        spacing = grid.diff(dim=1)
+        self.uniform = bool(torch.allclose(spacing, spacing[:, :1], rtol=1e-9, atol=0))
+
+    @torch.no_grad()
+    def _refit(self, new_grid: torch.Tensor, samples: torch.Tensor) -> None:
+        """Least-squares transfer of the spline branch to ``new_grid`` at ``samples (P, I)``."""
+        old = torch.einsum("pik,iko->pio", self.basis(samples), self.spline_weight).to(
+            torch.float64
+        )
+        self._set_grid_shape(new_grid)
+        self.grid = new_grid.to(self.grid)
+        new_basis = self.basis(samples.to(self.grid.dtype)).to(torch.float64)  # (P, I, K')
+        coef = torch.linalg.lstsq(new_basis.permute(1, 0, 2), old.permute(1, 0, 2)).solution
+        self.spline_weight.data = coef.to(self.spline_weight.dtype)
+
+    def _samples(self, bounds: torch.Tensor, per_interval: int = 12) -> torch.Tensor:
+        p = max(256, per_interval * (self.grid_size + self.degree) * 2)
+        t = torch.linspace(0, 1, p, dtype=torch.float64, device=bounds.device)
+        return (bounds[:, 0] + (bounds[:, 1] - bounds[:, 0]) * t[:, None]).to(self.grid.dtype)
+
+    @torch.no_grad()
+    def refine(self, new_grid: int) -> None:
+        """Grid extension: move the learned functions onto ``new_grid`` intervals.
+
+        The spline branch is refitted by least squares on dense samples of the domain; on a
+        refinement of the old grid (``new_grid`` a multiple of ``grid``) the transfer is exact.
+        Creates a new ``spline_weight`` Parameter: rebuild optimizers afterwards.
+        """
+        _check_grid(new_grid)
+        bounds = self.domain_bounds()
+        samples = self._samples(bounds, per_interval=12 * max(1, new_grid // self.grid_size))
+        if self.uniform:
+            new = uniform_grid(bounds, new_grid)
+        else:
+            new = _interpolate_knots(self.grid, new_grid)
+        self._refit(new.to(self.grid), samples)
+
+    @torch.no_grad()
+    def update_grid(self, x: torch.Tensor, mode: str = "uniform", margin: float = 0.01, eps=0.02):
+        """Fit the grid to data x ``(N, I)`` (pykan's grid update), keeping the functions.
+
+        ``mode="uniform"``: each input's domain becomes its data range (plus ``margin``
+        relative), keeping the fast matrix form. ``mode="quantile"``: knots at sample quantiles,
+        blended with uniform knots by ``eps`` (non-uniform, exact Cox-de Boor path).
+        """
+        self._check_input(x)
+        if not torch.isfinite(x).all():
+            raise ValueError("update_grid got non-finite inputs (NaN or Inf)")
+        lo, hi = x.min(0).values, x.max(0).values
+        pad = (hi - lo).clamp_min(1e-6) * margin
+        bounds = torch.stack([lo - pad, hi + pad], dim=1).to(self.grid)
+        uniform = uniform_grid(bounds, self.grid_size)
+        if mode == "uniform":
+            new = uniform
+        elif mode == "quantile":
+            q = torch.linspace(0, 1, self.grid_size + 1, dtype=x.dtype, device=x.device)
+            quant = torch.quantile(x, q, dim=0).t().to(self.grid)
+            quant[:, 0], quant[:, -1] = bounds[:, 0], bounds[:, 1]
+            new = eps * uniform + (1 - eps) * quant
+        else:
+            raise ValueError(f"mode must be 'uniform' or 'quantile', got {mode!r}")
+        samples = self._samples(bounds)
+        self._refit(new, samples)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{super().extra_repr()}, grid={self.grid_size}, degree={self.degree}, "
+            f"uniform={self.uniform}"
+        )
+
+
+def _interpolate_knots(grid: torch.Tensor, new_size: int) -> torch.Tensor:
+    """Knots at ``new_size + 1`` points placed piecewise-linearly along the old knots."""
+    g = grid.shape[1] - 1
+    pos = torch.linspace(0, g, new_size + 1, dtype=grid.dtype, device=grid.device)
+    idx = pos.floor().long().clamp(max=g - 1)
+    frac = pos - idx
+    return grid[:, idx] * (1 - frac) + grid[:, idx + 1] * frac
+
+
+class ChebyshevKANLayer(KANLayer):
+    """KAN layer with Chebyshev polynomials of ``tanh(x)`` on every edge.
+
+    Args:
+        in_features, out_features: I and O.
+        degree: highest polynomial degree n; K = n + 1 bases per input.
+        base: optional base-branch activation (default none, as in ChebyKAN).
+        bias: learnable output bias.
+
+    ``tanh`` maps every real input into (-1, 1), so the layer is defined and bounded on the
+    whole real line; inputs much beyond |x| ~ 3 saturate.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        degree: int = 8,
+        base: str | None = None,
+        bias: bool = True,
+    ):
+        if not isinstance(degree, int) or degree < 1:
+            raise ValueError(f"degree must be an integer >= 1, got {degree!r}")
+        super().__init__(in_features, out_features, base, bias)
+        self.degree = degree
+        self.n_basis = degree + 1
+        self.spline_weight = nn.Parameter(torch.empty(in_features, self.n_basis, out_features))
+        self.reset_parameters()
+
+    def domain_bounds(self) -> torch.Tensor:
+        # the range where tanh is far from saturation; used for sampling and initialisation
+        return torch.tensor([[-2.0, 2.0]]).expand(self.in_features, 2)
+
+    def basis_derivatives(self, x: torch.Tensor, order: int) -> list[torch.Tensor]:
+        """``[T(tanh x), d/dx, ..]`` up to order 2, each ``(N, I, n+1)``."""
+        if order > 2:
+            raise ValueError(f"Chebyshev layer derivatives are implemented to order 2, got {order}")
+        t_derivs = activation_derivatives("tanh", x, order)
+        cheb = chebyshev_basis_derivatives(t_derivs[0], self.degree, order)
+        out = [cheb[0]]
+        if order >= 1:
+            d1 = t_derivs[1].unsqueeze(-1)
+            out.append(cheb[1] * d1)
+        if order >= 2:
+            out.append(cheb[2] * d1 * d1 + cheb[1] * t_derivs[2].unsqueeze(-1))
+        return out
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, degree={self.degree}"

@@ -1,0 +1,24 @@
+"""Training engine: stages of optimizers over an objective's loss terms.
+
+Public surface: :class:`Trainer`, :class:`Stage`, :class:`TrainResult`,
+:class:`DivergenceError`, :class:`Objective`, plus helpers the PDE layer uses:
+:func:`seed_everything`, :func:`residual_point_weights`, :func:`field_errors`.
+"""
+
+from kinn.train.checkpoint import seed_everything
+from kinn.train.objective import Objective
+from kinn.train.stages import Stage
+from kinn.train.trainer import DivergenceError, Trainer, TrainResult
+from kinn.train.validation import field_errors
+from kinn.train.weighting import residual_point_weights
+
+__all__ = [
+    "DivergenceError",
+    "Objective",
+    "Stage",
+    "TrainResult",
+    "Trainer",
+    "field_errors",
+    "residual_point_weights",
+    "seed_everything",
+]

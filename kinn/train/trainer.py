@@ -1,0 +1,477 @@
+"""The training loop: stages, weights, resampling, validation, checkpoints, exact resume."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from kinn.train.checkpoint import (
+    FORMAT,
+    atomic_save,
+    load_checkpoint,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+)
+from kinn.train.history import History
+from kinn.train.monitor import main_metric, parse_early_stopping, should_stop, update_best
+from kinn.train.objective import Objective, as_objective, has_state
+from kinn.train.progress import ProgressLine
+from kinn.train.stages import Stage
+from kinn.train.weighting import TermWeights
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+class DivergenceError(RuntimeError):
+    """Training produced a non-finite loss, loss term, gradient or parameter.
+
+    Attributes:
+        step: the step (1-based) that failed; stage: its stage index; terms: what was
+        non-finite; checkpoint: path of the last good checkpoint on disk, or ``None``.
+    """
+
+    def __init__(self, message: str, step: int, stage: int, terms: list[str], checkpoint):
+        super().__init__(message)
+        self.step, self.stage, self.terms, self.checkpoint = step, stage, terms, checkpoint
+
+
+@dataclass
+class TrainResult:
+    """What :meth:`Trainer.fit` returns.
+
+    ``history`` holds one dict per logged step (``step``, ``stage``, ``loss``,
+    ``loss_<term>``, ``lr``, ``time_s``, adaptive ``weight_<term>``, validation metrics where
+    computed). ``best`` is ``{"monitor", "value", "step"}``. ``stop_reason`` is
+    ``"completed"``, ``"early_stopping"`` or ``"callback"``.
+    """
+
+    model: nn.Module
+    history: list[dict]
+    final_loss: float
+    best: dict
+    wall_time_s: float
+    steps: int
+    checkpoint_path: Path | None
+    stop_reason: str = "completed"
+
+
+class _NonFinite(Exception):
+    def __init__(self, what: list[str]):
+        super().__init__(what)
+        self.what = what
+
+
+@dataclass
+class _Run:
+    """Mutable progress of one run; everything here is saved in checkpoints."""
+
+    step: int = 0
+    stage: int = 0
+    stage_step: int = 0
+    elapsed_s: float = 0.0
+    history: History = field(default_factory=History)
+    best: dict = field(default_factory=dict)
+    stopper: dict = field(default_factory=dict)
+    last_checkpoint: str | None = None
+    last_checkpoint_step: int | None = None
+
+
+class Trainer:
+    """Trains ``model`` on ``objective`` through a sequence of :class:`Stage`.
+
+    Args:
+        model: the network; moved to ``device``/``dtype``.
+        objective: an :class:`Objective`, an object with ``losses(model)``, or a callable
+            ``fn(model) -> dict[str, Tensor]`` of unweighted scalar loss terms.
+        stages: one :class:`Stage` or a sequence, run in order (e.g. Adam then L-BFGS).
+        weights: static weight per term name (default 1 for each).
+        adaptive: ``None``, ``"gradnorm"``, ``"lra"`` or a dict with ``method``, ``alpha``,
+            ``update_every``, ``reference`` (see :mod:`kinn.train.weighting`).
+        resample_every: call ``objective.resample(generator)`` every k steps of first-order
+            stages (L-BFGS stages keep their points: its curvature pairs need a fixed loss).
+        validate_every: call ``objective.validate(model)`` every k steps, at the end of each
+            stage and at the end (``None``: never).
+        log_every: add a history row every k steps (and at every validation and stage end).
+        checkpoint_every: write ``last.pt`` every k steps, at stage ends and at the end.
+        out_dir: directory for ``last.pt``, ``best.pt``, ``history.csv``, ``history.json``
+            (``None``: keep nothing on disk).
+        seed: seeds python, numpy and torch at the start of a fresh run, and the trainer's
+            own CPU ``torch.Generator`` handed to ``resample``.
+        device, dtype: where and in which precision (``torch.float32``/``float64``) to train.
+        early_stopping: ``{"monitor": "loss" or a metric, "patience": steps,
+            "min_delta": 0.0, "mode": "min" or "max"}``; stops the whole run once the monitor
+            has not improved by ``min_delta`` for ``patience`` steps.
+        progress: show a one-line progress display on stderr (only when it is a TTY).
+        max_grad_norm: clip the total gradient norm to this value.
+        callbacks: callables ``cb(row) -> bool | None`` run after each history row;
+            returning ``True`` stops the run.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        objective: Objective | Callable,
+        stages: Stage | Sequence[Stage],
+        *,
+        weights: dict[str, float] | None = None,
+        adaptive: str | dict | None = None,
+        resample_every: int | None = None,
+        validate_every: int | None = 100,
+        log_every: int = 10,
+        checkpoint_every: int | None = 500,
+        out_dir: str | Path | None = None,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype | str = torch.float32,
+        early_stopping: dict | None = None,
+        progress: bool = True,
+        max_grad_norm: float | None = None,
+        callbacks: Iterable[Callable[[dict], bool | None]] = (),
+    ):
+        if not isinstance(model, nn.Module):
+            raise ValueError(f"model={type(model).__name__}: expected a torch.nn.Module")
+        self.stages = [stages] if isinstance(stages, Stage) else list(stages)
+        if not self.stages or not all(isinstance(s, Stage) for s in self.stages):
+            raise ValueError(f"stages={stages!r}: expected a Stage or a non-empty list of Stage")
+        self.resample_every = _positive_or_none("resample_every", resample_every)
+        self.validate_every = _positive_or_none("validate_every", validate_every)
+        self.log_every = _positive_or_none("log_every", log_every) or 0
+        self.checkpoint_every = _positive_or_none("checkpoint_every", checkpoint_every)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"seed={seed!r}: expected an integer")
+        self.seed = seed
+        self.device = _device(device)
+        self.dtype = _DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype
+        if self.dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"dtype={dtype!r}: expected torch.float32 or torch.float64")
+        if max_grad_norm is not None and not (
+            isinstance(max_grad_norm, int | float) and max_grad_norm > 0
+        ):
+            raise ValueError(f"max_grad_norm={max_grad_norm!r}: expected a positive number")
+        self.max_grad_norm = max_grad_norm
+        self.early_stopping = parse_early_stopping(early_stopping)
+        if self.early_stopping and self.early_stopping["monitor"] != "loss" and not validate_every:
+            raise ValueError(
+                f"early_stopping monitor={self.early_stopping['monitor']!r}: a validation "
+                "metric needs validate_every set; expected monitor='loss' otherwise"
+            )
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            if not callable(cb):
+                raise ValueError(f"callback {cb!r}: expected a callable cb(row)")
+        self.term_weights = TermWeights(weights, adaptive)
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.progress = progress
+
+        self.model = model.to(device=self.device, dtype=self.dtype)
+        self.objective = as_objective(objective)
+        self.objective.to(self.device, self.dtype)
+        self._objective_params = list(self.objective.parameters())
+        with torch.no_grad():
+            for p in self._objective_params:
+                if p.device != self.device or p.dtype != self.dtype:
+                    p.data = p.data.to(device=self.device, dtype=self.dtype)
+        self.params = _unique(list(self.model.parameters()) + self._objective_params)
+        for stage in self.stages:
+            stage.build(self.params)  # surface bad optimizer/scheduler options now
+
+    # ------------------------------------------------------------------ public API
+
+    def fit(self, resume: str | Path | None = None) -> TrainResult:
+        """Train through all stages; with ``resume`` (a checkpoint or run directory), continue
+        that run exactly where it stopped (bit-for-bit on CPU).
+
+        Raises:
+            DivergenceError: a loss term, the gradient or a parameter became NaN/Inf; the last
+                good checkpoint on disk is left untouched.
+        """
+        generator = torch.Generator()
+        run = _Run()
+        saved_opt = None
+        if resume is not None:
+            saved_opt = self._restore(load_checkpoint(resume, self.device), run, generator)
+        else:
+            seed_everything(self.seed)
+            generator.manual_seed(self.seed)
+            self.term_weights.load_state_dict({"factors": {}})  # a second fit starts afresh
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.resample_every and not has_state(self.objective):
+            warnings.warn(
+                "resample_every is set but the objective has no state_dict(): a resumed run "
+                "will not see the same collocation points",
+                stacklevel=2,
+            )
+        total = sum(s.steps for s in self.stages)
+        bar = ProgressLine(total, self.progress)
+        start_step, start = run.step, time.perf_counter()
+        elapsed0 = run.elapsed_s
+        stop_reason, final_loss = "completed", math.nan
+        try:
+            for index in range(run.stage, len(self.stages)):
+                stage = self.stages[index]
+                if index != run.stage:
+                    run.stage, run.stage_step = index, 0
+                opt, sched = stage.build(self.params)
+                if saved_opt is not None:
+                    opt.load_state_dict(saved_opt["optimizer"])
+                    if sched is not None:
+                        sched.load_state_dict(saved_opt["scheduler"])
+                    saved_opt = None
+                while run.stage_step < stage.steps:
+                    record = self._step(run, stage, opt, sched, generator)
+                    final_loss = record["loss"]
+                    run.elapsed_s = elapsed0 + time.perf_counter() - start
+                    stop_reason = self._after_step(run, stage, opt, sched, generator, record)
+                    bar.update(run.step, stage.optimizer, final_loss, main_metric(run.history.rows))
+                    if stop_reason != "completed":
+                        break
+                if stop_reason != "completed":
+                    break
+        except _NonFinite as bad:
+            run.elapsed_s = elapsed0 + time.perf_counter() - start
+            self._write_history(run)
+            raise self._divergence(run, bad.what) from None
+        finally:
+            bar.close()
+        if math.isnan(final_loss) and run.history.rows:
+            final_loss = run.history.rows[-1]["loss"]
+        if run.step > start_step:
+            self._write_history(run)
+        path = Path(run.last_checkpoint) if run.last_checkpoint else None
+        return TrainResult(
+            model=self.model,
+            history=[dict(r) for r in run.history.rows],
+            final_loss=final_loss,
+            best=dict(run.best),
+            wall_time_s=run.elapsed_s,
+            steps=run.step,
+            checkpoint_path=path,
+            stop_reason=stop_reason,
+        )
+
+    # ------------------------------------------------------------------ one step
+
+    def _losses(self) -> dict[str, torch.Tensor]:
+        terms = self.objective.losses(self.model)
+        if not isinstance(terms, dict) or not terms:
+            raise ValueError(
+                f"objective returned {type(terms).__name__}: expected a non-empty dict of "
+                "scalar tensors"
+            )
+        for name, value in terms.items():
+            if not isinstance(value, torch.Tensor) or value.numel() != 1:
+                shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value)
+                raise ValueError(f"loss term {name!r} is {shape}: expected a scalar tensor")
+        self.term_weights.check_terms(list(terms))
+        return {name: value.reshape(()) for name, value in terms.items()}
+
+    def _step(self, run: _Run, stage: Stage, opt, sched, generator) -> dict:
+        first_order = not stage.is_lbfgs
+        if first_order and self.resample_every and run.step and run.step % self.resample_every == 0:
+            self.objective.resample(generator)
+        update_weights = first_order and self.term_weights.due(run.step)
+        record: dict = {}
+
+        def closure():
+            opt.zero_grad(set_to_none=True)
+            terms = self._losses()
+            # Only the accepted iterate is checked: an L-BFGS line-search trial point with an
+            # infinite loss is rejected by the line search itself.
+            check = not record
+            if check:
+                values = torch.stack([t.detach() for t in terms.values()])
+                if not torch.isfinite(values).all():
+                    raise _NonFinite([k for k, v in terms.items() if not torch.isfinite(v)])
+                if update_weights:
+                    self.term_weights.update(terms, self.params)
+            loss = sum(self.term_weights[name] * value for name, value in terms.items())
+            loss.backward()
+            if check:
+                grads = [p.grad for p in self.params if p.grad is not None]
+                norms = [torch.linalg.vector_norm(g) for g in grads]
+                if norms and not torch.isfinite(torch.stack(norms)).all():
+                    raise _NonFinite(["gradient"])
+            if self.max_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(self.params, self.max_grad_norm)
+            if check:
+                record["loss"] = float(loss.detach())
+                record["terms"] = {name: float(value.detach()) for name, value in terms.items()}
+            return loss
+
+        lr = float(opt.param_groups[0]["lr"])
+        if stage.is_lbfgs:
+            opt.step(closure)
+        else:
+            closure()
+            opt.step()
+        if sched is not None:
+            sched.step()
+        record["lr"] = lr
+        run.step += 1
+        run.stage_step += 1
+        return record
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _after_step(self, run: _Run, stage: Stage, opt, sched, generator, record: dict) -> str:
+        """Log, validate, check stopping rules and checkpoint; returns the stop reason."""
+        stage_end = run.stage_step == stage.steps
+        validate = self.validate_every is not None and (
+            run.step % self.validate_every == 0 or stage_end
+        )
+        log = validate or stage_end or (self.log_every and run.step % self.log_every == 0)
+        reason = "completed"
+        if log:
+            row = {"step": run.step, "stage": run.stage, "loss": record["loss"]}
+            row.update({f"loss_{k}": v for k, v in record["terms"].items()})
+            if self.term_weights.method is not None:
+                row.update({f"weight_{k}": self.term_weights[k] for k in record["terms"]})
+            row["lr"] = record["lr"]
+            row["time_s"] = run.elapsed_s
+            if validate:
+                for key, value in self.objective.validate(self.model).items():
+                    if key in row:
+                        raise ValueError(
+                            f"validation metric {key!r}: clashes with a history column"
+                        )
+                    row[key] = float(value)
+            run.history.append(row)
+            es = self.early_stopping
+            best = update_best(run.best, row, es and es["monitor"], es["mode"] if es else "min")
+            if best is not None:
+                run.best = best
+                if self.out_dir is not None:
+                    self._save(run, opt, sched, generator, self.out_dir / "best.pt")
+            if es is not None and should_stop(run.stopper, row, es, validate):
+                reason = "early_stopping"
+            for cb in self.callbacks:
+                if cb(dict(row)) is True:
+                    reason = "callback"
+        every = self.checkpoint_every is not None and run.step % self.checkpoint_every == 0
+        if self.out_dir is not None and (every or stage_end or reason != "completed"):
+            path = self._save(run, opt, sched, generator, self.out_dir / "last.pt")
+            run.last_checkpoint, run.last_checkpoint_step = str(path), run.step
+            self._write_history(run)
+        elif validate:
+            self._write_history(run)
+        return reason
+
+    def _write_history(self, run: _Run) -> None:
+        if self.out_dir is not None and run.history.rows:
+            run.history.write(self.out_dir)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def _save(self, run: _Run, opt, sched, generator, path: Path) -> Path:
+        with torch.no_grad():
+            bad = [n for n, p in self.model.named_parameters() if not torch.isfinite(p).all()]
+            bad += ["objective parameter"] * any(
+                not torch.isfinite(p).all() for p in self._objective_params
+            )
+        if bad:
+            # Never replace a good checkpoint with a broken model.
+            raise _NonFinite([f"parameter {n}" for n in bad])
+        ckpt = {
+            "format": FORMAT,
+            "step": run.step,
+            "stage": run.stage,
+            "stage_step": run.stage_step,
+            "elapsed_s": run.elapsed_s,
+            "stages": [s.to_dict() for s in self.stages],
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "model": self.model.state_dict(),
+            "objective": self.objective.state_dict(),
+            "objective_parameters": [p.detach() for p in self._objective_params],
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict() if sched is not None else {},
+            "term_weights": self.term_weights.state_dict(),
+            "rng": rng_state(generator),
+            "history": run.history.rows,
+            "best": run.best,
+            "stopper": run.stopper,
+        }
+        return atomic_save(ckpt, path)
+
+    def _restore(self, ckpt: dict, run: _Run, generator: torch.Generator) -> dict:
+        """Load ``ckpt`` into the model, objective and ``run``; returns optimizer state."""
+        dtype = str(self.dtype).removeprefix("torch.")
+        if ckpt["dtype"] != dtype:
+            raise ValueError(f"checkpoint dtype {ckpt['dtype']!r}: expected {dtype!r}")
+        stage, stage_step = ckpt["stage"], ckpt["stage_step"]
+        saved = [s["optimizer"] for s in ckpt["stages"][: stage + 1]]
+        current = [s.optimizer for s in self.stages[: stage + 1]]
+        if saved != current or stage_step > self.stages[stage].steps:
+            raise ValueError(
+                f"checkpoint stages {ckpt['stages']} at stage {stage}, step {stage_step}: "
+                f"expected stages compatible with {[s.to_dict() for s in self.stages]}"
+            )
+        self.model.load_state_dict(ckpt["model"])
+        self.objective.load_state_dict(ckpt["objective"])
+        with torch.no_grad():
+            for p, value in zip(self._objective_params, ckpt["objective_parameters"]):
+                p.copy_(value)
+        self.term_weights.load_state_dict(ckpt["term_weights"])
+        set_rng_state(ckpt["rng"], generator)
+        run.step, run.stage, run.stage_step = ckpt["step"], stage, stage_step
+        run.elapsed_s = ckpt["elapsed_s"]
+        run.history = History(ckpt["history"])
+        run.best, run.stopper = dict(ckpt["best"]), dict(ckpt["stopper"])
+        return {"optimizer": ckpt["optimizer"], "scheduler": ckpt["scheduler"]}
+
+    def _divergence(self, run: _Run, what: list[str]) -> DivergenceError:
+        step, stage = run.step + 1, self.stages[run.stage]
+        if what and what[0].startswith("parameter"):
+            step = run.step  # parameters are checked after the step that broke them
+        where = f"step {step} (stage {run.stage}, {stage.optimizer}, lr={stage.lr:g})"
+        if run.last_checkpoint is not None:
+            kept = (
+                f"The last good checkpoint is {run.last_checkpoint} "
+                f"(step {run.last_checkpoint_step}); it was not overwritten."
+            )
+        elif self.out_dir is None:
+            kept = "No checkpoint was kept (out_dir=None)."
+        else:
+            kept = "No checkpoint had been written yet."
+        message = (
+            f"Training diverged at {where}: non-finite {', '.join(map(repr, what))}. {kept} "
+            "Remedy: lower this stage's learning rate, set max_grad_norm, or rescale the "
+            "offending term (weights=...)."
+        )
+        return DivergenceError(message, step, run.stage, what, run.last_checkpoint)
+
+
+def _positive_or_none(name: str, value: int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}={value!r}: expected a positive integer or None")
+    return value
+
+
+def _device(device: str | torch.device) -> torch.device:
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device={device!r}: expected 'cpu', 'cuda' or 'cuda:N'") from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r}: CUDA is not available here; expected 'cpu'")
+    return dev
+
+
+def _unique(params: list[nn.Parameter]) -> list[nn.Parameter]:
+    seen: set[int] = set()
+    out = []
+    for p in params:
+        if id(p) not in seen and p.requires_grad:
+            seen.add(id(p))
+            out.append(p)
+    return out

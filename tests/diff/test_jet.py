@@ -1,0 +1,132 @@
+import pytest
+import torch
+from torch import nn
+
+from kinn.diff import jet, jet_of, supports_jet
+from kinn.nn import KAN, MLP, BSplineKANLayer, ChebyshevKANLayer
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(torch.float32)
+
+
+def _points(d=2, n=64):
+    """Random points plus grid knots and the domain's ends (where bases switch pieces)."""
+    x = torch.rand(n, d) * 2 - 1
+    knots = torch.linspace(-1, 1, 11)
+    x[:11, 0] = knots
+    x[11:22, -1] = knots
+    return x
+
+
+def _rel(a, b):
+    return ((a - b).norm() / b.norm().clamp_min(1e-300)).item()
+
+
+NETWORKS = {
+    **{f"bspline_k{k}": lambda k=k: KAN([2, 5, 3, 2], grid=10, degree=k) for k in range(2, 8)},
+    "chebyshev": lambda: KAN([2, 4, 2], basis="chebyshev", degree=6),
+    "chebyshev_tanh_base": lambda: KAN([2, 4, 2], basis="chebyshev", degree=5, base="tanh"),
+    "mlp_tanh": lambda: MLP([2, 16, 16, 2], activation="tanh"),
+    **{f"mlp_{a}": lambda a=a: MLP([2, 8, 1], activation=a) for a in ("sin", "silu", "gelu")},
+    "mlp_softplus": lambda: MLP([2, 8, 1], activation="softplus"),
+    "mixed_stack": lambda: nn.Sequential(
+        BSplineKANLayer(2, 4, grid=6, degree=3),
+        nn.Linear(4, 4),
+        nn.Tanh(),
+        ChebyshevKANLayer(4, 3),
+        nn.SiLU(),
+        nn.Linear(3, 1),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+@pytest.mark.parametrize("hessian", ["full", "diag"])
+def test_jet_equals_nested_autograd(name, hessian):
+    net = NETWORKS[name]()
+    x = _points()
+    ours = jet(net, x, order=2, hessian=hessian, method="jet")
+    ref = jet_of(net, x, order=2, hessian=hessian)
+    assert _rel(ours.value, ref.value) < 1e-12
+    assert _rel(ours.grad, ref.grad) < 1e-10
+    assert _rel(ours.hess, ref.hess) < 1e-10
+    assert ours.grad.shape == (64, ref.value.shape[1], 2)
+
+
+def test_jet_on_a_non_uniform_grid_equals_autograd():
+    net = KAN([3, 4, 1], grid=6, degree=4)
+    net.update_grid(torch.randn(400, 3) * 0.4, mode="quantile")
+    assert not net.layers[0].uniform
+    x = torch.randn(50, 3) * 0.4
+    ours, ref = jet(net, x, method="jet"), jet_of(net, x)
+    assert _rel(ours.hess, ref.hess) < 1e-10
+
+
+def test_jet_loss_backpropagates_to_the_same_parameter_gradients():
+    net = KAN([2, 6, 1], grid=8, degree=3)
+    x = _points()
+
+    def loss(j):
+        return (j.laplacian() + j.value).square().mean() + j.grad.square().mean()
+
+    params = list(net.parameters())
+    g_jet = torch.autograd.grad(loss(jet(net, x, method="jet")), params)
+    g_ref = torch.autograd.grad(loss(jet_of(net, x)), params)
+    for a, b in zip(g_jet, g_ref):
+        assert _rel(a, b) < 1e-9
+
+
+def test_outside_the_domain_spline_derivatives_vanish_consistently():
+    net = KAN([1, 3, 1], grid=5, domain=(-1, 1))
+    x = torch.tensor([[-1.5], [-1.0], [1.0], [2.0]])
+    ours, ref = jet(net, x, method="jet"), jet_of(net, x)
+    torch.testing.assert_close(ours.grad, ref.grad)
+    torch.testing.assert_close(ours.hess, ref.hess)
+
+
+def test_order_one_and_zero_give_fewer_terms():
+    net = MLP([3, 8, 2])
+    x = torch.rand(5, 3)
+    j1 = jet(net, x, order=1)
+    assert j1.hess is None and j1.grad.shape == (5, 2, 3)
+    j0 = jet(net, x, order=0)
+    assert j0.grad is None
+    torch.testing.assert_close(j0.value, net(x))
+
+
+def test_partial_names_and_products_follow_calculus():
+    x = torch.rand(30, 2)
+    f = jet_of(lambda x: torch.sin(x[:, :1]) * x[:, 1:], x)
+    g = jet_of(lambda x: x[:, :1] ** 2 + x[:, 1:], x)
+    prod = f * g
+    ref = jet_of(lambda x: (torch.sin(x[:, :1]) * x[:, 1:]) * (x[:, :1] ** 2 + x[:, 1:]), x)
+    torch.testing.assert_close(prod.hess, ref.hess)
+    torch.testing.assert_close((f + g).grad, f.grad + g.grad)
+    torch.testing.assert_close(f.partial("xt", ("x", "t"))[:, 0], torch.cos(x[:, 0]))
+    torch.testing.assert_close(f.laplacian()[:, 0], -torch.sin(x[:, 0]) * x[:, 1])
+
+
+def test_unknown_modules_fall_back_to_autograd():
+    class Odd(nn.Module):
+        def forward(self, x):
+            return torch.exp(x).sum(1, keepdim=True)
+
+    net = nn.Sequential(nn.Linear(2, 2), Odd())
+    assert not supports_jet(net)
+    x = torch.rand(6, 2)
+    torch.testing.assert_close(jet(net, x).hess, jet_of(net, x).hess)
+    with pytest.raises(ValueError, match="no jet rule for module Odd"):
+        jet(net, x, method="jet")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"order": 3}, "order"), ({"hessian": "band"}, "hessian"), ({"method": "fd"}, "method")],
+)
+def test_bad_jet_arguments_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        jet(MLP([2, 3, 1]), torch.rand(4, 2), **kwargs)

@@ -1,0 +1,122 @@
+import numpy as np
+import pytest
+import torch
+
+from kinn.nn import bspline_basis, bspline_basis_general, bspline_matrix, uniform_grid
+
+
+def cox_de_boor(x: np.ndarray, knots: np.ndarray, degree: int) -> np.ndarray:
+    """Textbook recursion on the extended knot vector, one point at a time (the reference)."""
+    n = len(knots) - degree - 1
+    out = np.zeros((len(x), n))
+    for row, xv in enumerate(x):
+        b = np.array([1.0 if knots[j] <= xv < knots[j + 1] else 0.0 for j in range(len(knots) - 1)])
+        for p in range(1, degree + 1):
+            nxt = np.zeros(len(knots) - p - 1)
+            for j in range(len(nxt)):
+                left = (xv - knots[j]) / (knots[j + p] - knots[j]) * b[j]
+                right = (knots[j + p + 1] - xv) / (knots[j + p + 1] - knots[j + 1]) * b[j + 1]
+                nxt[j] = left + right
+            b = nxt
+        out[row] = b
+    return out
+
+
+def extended_knots(lo, hi, grid, degree):
+    h = (hi - lo) / grid
+    return lo + h * np.arange(-degree, grid + degree + 1)
+
+
+@pytest.mark.parametrize("degree", range(1, 10))
+@pytest.mark.parametrize("grid", [3, 7, 50])
+def test_matrix_form_equals_cox_de_boor_to_round_off(degree, grid):
+    lo, hi = -1.3, 2.1
+    rng = np.random.default_rng(degree * 100 + grid)
+    x = np.concatenate([rng.uniform(lo, hi, 200), np.linspace(lo, hi, grid + 1)[:-1]])
+    ref = cox_de_boor(x, extended_knots(lo, hi, grid, degree), degree)
+    knots = uniform_grid((lo, hi), grid, 1, dtype=torch.float64)
+    ours = bspline_basis(torch.tensor(x)[:, None], knots, degree)[:, 0].numpy()
+    assert ours.shape == (len(x), grid + degree)
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("degree", [1, 3, 6, 12])
+def test_bases_are_a_partition_of_unity_inside_and_outside(degree):
+    knots = uniform_grid((-1.0, 1.0), 6, 3, dtype=torch.float64)
+    x = torch.linspace(-1.5, 1.5, 301, dtype=torch.float64)[:, None].expand(-1, 3)
+    b = bspline_basis(x, knots, degree)
+    torch.testing.assert_close(b.sum(-1), torch.ones(301, 3, dtype=torch.float64))
+
+
+def test_bases_are_constant_outside_the_domain():
+    knots = uniform_grid((-1.0, 1.0), 4, 1, dtype=torch.float64)
+    far = torch.tensor([[-7.0], [-1.0], [1.0], [9.0]], dtype=torch.float64)
+    b = bspline_basis(far, knots, 3)
+    torch.testing.assert_close(b[0], b[1])
+    torch.testing.assert_close(b[2], b[3])
+
+
+def test_matrix_rows_of_derivatives_match_finite_differences():
+    knots = uniform_grid((0.0, 1.0), 5, 1, dtype=torch.float64)
+    x = torch.rand(50, 1, dtype=torch.float64) * 0.98 + 0.01
+    eps = 1e-6
+    for degree in (2, 3, 5):
+        for r in (1, 2):
+            ours = bspline_basis_general(x, knots, degree, derivative=r)
+            lower = bspline_basis_general(x + eps, knots, degree, r - 1)
+            upper = bspline_basis_general(x - eps, knots, degree, r - 1)
+            fd = (lower - upper) / (2 * eps)
+            torch.testing.assert_close(ours, fd, rtol=1e-4, atol=1e-4 * 5**r)
+    m1 = bspline_matrix(3, 1)
+    assert torch.allclose(m1[-1], torch.zeros(4, dtype=torch.float64))
+
+
+def test_general_path_equals_matrix_form_on_uniform_knots():
+    knots = uniform_grid((-2.0, 3.0), 9, 2, dtype=torch.float64)
+    x = torch.rand(100, 2, dtype=torch.float64) * 7 - 3  # includes points outside
+    for degree in (1, 3, 7):
+        torch.testing.assert_close(
+            bspline_basis_general(x, knots, degree), bspline_basis(x, knots, degree)
+        )
+
+
+def test_general_path_matches_reference_on_non_uniform_knots():
+    inner = np.array([-1.0, -0.7, -0.1, 0.05, 0.6, 1.0])
+    degree = 3
+    ext = np.concatenate(
+        [
+            inner[0] - (inner[1] - inner[0]) * np.arange(degree, 0, -1),
+            inner,
+            inner[-1] + (inner[-1] - inner[-2]) * np.arange(1, degree + 1),
+        ]
+    )
+    x = np.random.default_rng(0).uniform(-1, 1, 100)
+    ref = cox_de_boor(x, ext, degree)
+    ours = bspline_basis_general(torch.tensor(x)[:, None], torch.tensor(inner)[None], degree)
+    np.testing.assert_allclose(ours[:, 0].numpy(), ref, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"degree": 0}, "degree"),
+        ({"degree": 13}, "degree"),
+        ({"grid": torch.zeros(2, 1)}, "grid"),
+    ],
+)
+def test_bad_arguments_raise_value_error_naming_them(kwargs, match):
+    args = {"x": torch.zeros(4, 2), "grid": uniform_grid((-1.0, 1.0), 4, 2), "degree": 3}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        bspline_basis(**args)
+
+
+def test_non_uniform_knots_are_refused_by_the_matrix_form():
+    knots = torch.tensor([[-1.0, -0.5, 0.3, 1.0]])
+    with pytest.raises(ValueError, match="not uniform"):
+        bspline_basis(torch.zeros(3, 1), knots, 2)
+
+
+def test_uniform_grid_rejects_empty_domain():
+    with pytest.raises(ValueError, match="lo < hi"):
+        uniform_grid((1.0, 1.0), 4, 2)

@@ -1,0 +1,58 @@
+import pytest
+import torch
+
+from kinn.nn import KAN, MLP
+
+
+def test_kan_and_mlp_share_the_calling_convention():
+    x = torch.rand(9, 2)
+    for net in (KAN([2, 5, 3]), KAN([2, 5, 3], basis="chebyshev"), MLP([2, 5, 3])):
+        assert net(x).shape == (9, 3)
+
+
+def test_kan_refine_keeps_the_network_function():
+    net = KAN([2, 4, 1], grid=5, domain=[(-1, 1), (-3, 3)])
+    x = torch.rand(400, 2) * 2 - 1
+    before = net(x).detach()
+    net.refine(10)
+    after = net(x).detach()
+    assert ((after - before).norm() / before.norm()).item() < 1e-4
+
+
+def test_a_small_kan_fits_a_smooth_function():
+    torch.manual_seed(0)
+    x = torch.rand(512, 2) * 2 - 1
+    y = torch.sin(torch.pi * x[:, :1]) * x[:, 1:] ** 2
+    net = KAN([2, 5, 1], grid=8)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    for _ in range(300):
+        opt.zero_grad()
+        loss = (net(x) - y).square().mean()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 2e-3 * y.square().mean().item() * 10
+
+
+def test_compiled_forward_matches_eager():
+    net = KAN([2, 4, 1])
+    x = torch.rand(32, 2) * 2 - 1
+    compiled = torch.compile(net, backend="eager", fullgraph=False)
+    torch.testing.assert_close(compiled(x), net(x))
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"width": [2]}, "width"),
+        ({"width": [2, 0, 1]}, "width"),
+        ({"width": [2, 3, 1], "basis": "fourier"}, "basis"),
+    ],
+)
+def test_bad_network_arguments_are_named(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        KAN(**kwargs)
+
+
+def test_mlp_rejects_unknown_activation():
+    with pytest.raises(ValueError, match="activation"):
+        MLP([2, 3, 1], activation="swoosh")

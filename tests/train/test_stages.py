@@ -1,0 +1,73 @@
+"""Stages: optimizer and scheduler factories, and their validation."""
+
+import pytest
+import torch
+
+from kinn.train import Stage
+
+
+def _params():
+    return [torch.nn.Parameter(torch.zeros(3))]
+
+
+def test_lbfgs_defaults_to_strong_wolfe_single_iteration_with_room_to_search():
+    opt, sched = Stage("lbfgs", 10, 1.0).build(_params())
+    group = opt.param_groups[0]
+    assert isinstance(opt, torch.optim.LBFGS) and sched is None
+    assert group["line_search_fn"] == "strong_wolfe" and group["max_iter"] == 1
+    assert group["max_eval"] > 1
+    opt, _ = Stage("lbfgs", 10, 1.0, max_iter=5, history_size=7).build(_params())
+    assert opt.param_groups[0]["max_iter"] == 5 and opt.param_groups[0]["history_size"] == 7
+
+
+@pytest.mark.parametrize(
+    ("name", "cls"),
+    [("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW), ("sgd", torch.optim.SGD)],
+)
+def test_first_order_optimizers_get_lr_and_options(name, cls):
+    opt, _ = Stage(name, 5, 0.3, weight_decay=0.01).build(_params())
+    assert isinstance(opt, cls)
+    assert opt.param_groups[0]["lr"] == 0.3 and opt.param_groups[0]["weight_decay"] == 0.01
+
+
+def _lr_after(stage):
+    opt, sched = stage.build(_params())
+    for _ in range(stage.steps):
+        opt.step()
+        sched.step()
+    return opt.param_groups[0]["lr"]
+
+
+def test_scheduler_defaults_span_the_stage():
+    assert _lr_after(Stage("adam", 30, 1.0, scheduler="exponential")) == pytest.approx(0.1)
+    assert _lr_after(Stage("adam", 30, 1.0, scheduler="cosine")) == pytest.approx(0.0, abs=1e-12)
+    assert _lr_after(Stage("adam", 30, 1.0, scheduler="step")) == pytest.approx(1e-3)
+    spec = {"name": "multistep", "milestones": [5], "gamma": 0.5}
+    assert _lr_after(Stage("adam", 10, 1.0, scheduler=spec)) == pytest.approx(0.5)
+    spec = {"name": "cosine", "T_max": 60}
+    assert _lr_after(Stage("adam", 30, 1.0, scheduler=spec)) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "match"),
+    [
+        (("Adam", 5, 1e-3), {}, "optimizer='Adam'"),
+        (("adam", 0, 1e-3), {}, "steps=0"),
+        (("adam", 2.5, 1e-3), {}, "steps=2.5"),
+        (("adam", 5, -1.0), {}, "lr=-1.0"),
+        (("adam", 5, float("nan")), {}, "lr=nan"),
+        (("adam", 5, 1e-3), {"scheduler": "linear"}, "'linear'"),
+        (("adam", 5, 1e-3), {"scheduler": {"T_max": 3}}, "'name' key"),
+        (("adam", 5, 1e-3), {"scheduler": {"name": "multistep"}}, "milestones"),
+    ],
+)
+def test_bad_stage_raises_value_error_naming_the_value(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Stage(*args, **kwargs)
+
+
+def test_bad_options_surface_when_built():
+    with pytest.raises(ValueError, match="betas"):
+        Stage("sgd", 5, 1e-3, betas=(0.9, 0.99)).build(_params())
+    with pytest.raises(ValueError, match="scheduler="):
+        Stage("adam", 5, 1e-3, scheduler={"name": "step", "bogus": 1}).build(_params())
