@@ -261,7 +261,9 @@ def assemble_formula(edges, masks, biases, inputs) -> list[sympy.Expr]:
                 if mask[i, o] == 0:
                     continue
                 if (i, o) not in layer_edges:
-                    raise ValueError(f"layer {index} edge ({i}, {o}) is unmasked but has no formula")
+                    raise ValueError(
+                        f"layer {index} edge ({i}, {o}) is unmasked but has no formula"
+                    )
                 total = total + layer_edges[(i, o)](h[i])
             out.append(total)
         h = out

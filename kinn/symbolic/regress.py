@@ -19,6 +19,8 @@ import numpy as np
 import sympy
 import torch
 
+from kinn.nn import KAN
+
 from .fit import SelectionRule
 from .library import Library, default_library
 from .network import SymbolicKAN, auto_symbolic, prune, sparsity_penalty, train_affine
@@ -58,7 +60,10 @@ class SymbolicReport:
             ``network_outside`` (formula vs network on held-out points), ``network_data``
             (network vs held-out data inside the range).
         candidates: every formula considered, with its source, validation R^2, complexity.
-        model: the trained (pruned, possibly symbolic) network, or None.
+        model: the trained, pruned network as a :class:`SymbolicKAN` (its edges are locked
+            when the edge-by-edge reading ran), or None. model_inputs: the standardised
+            training inputs the network saw.
+        network_formula: the edge-by-edge formula of the network, when it was read.
         seconds: wall time of the whole extraction.
     """
 
@@ -71,6 +76,7 @@ class SymbolicReport:
     network_formula: sympy.Expr | None = None
     seconds: float = 0.0
     bounds: list[tuple[float, float]] = field(default_factory=list)
+    model_inputs: torch.Tensor | None = None
 
     @property
     def latex(self) -> str:
@@ -180,6 +186,7 @@ def fit_arrays(
     rule: SelectionRule | None = None,
     inner: float = 0.9,
     digits: int = 6,
+    always_read_network: bool = False,
     seed: int = 0,
 ) -> SymbolicReport:
     """Train a KAN ``[d, hidden, 1]`` on ``X: (N, d)``, ``y: (N,)`` and extract its formula.
@@ -193,10 +200,10 @@ def fit_arrays(
         inner: the training range is the central ``inner`` quantile box of the inputs; the
             points outside it test extrapolation (0 < inner <= 1).
         digits: significant digits kept in the formula's remaining float constants.
+        always_read_network: also read the network edge by edge (``auto_symbolic``) when the
+            separability search already found a near-exact formula.
         seed: seeds the split, the network initialisation and the search (reproducible).
     """
-    from kinn.nn import KAN
-
     start = time.perf_counter()
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
@@ -235,32 +242,48 @@ def fit_arrays(
 
     net_val = network(X[val])
     rel = float(np.sqrt(np.mean((net_val - y[val]) ** 2)) / (np.std(y[train]) or 1.0))
+    # formulas whose validation error is below half the network's are equally good
+    floor = max(0.5 * (1.0 - r2_score(y[val], net_val)), 1e-14)
     candidates: list[tuple[str, sympy.Expr]] = []
 
     tol = float(np.clip(3.0 * rel, 2e-3, 5e-2))
     found = separable_search(network, std.lo, std.hi, symbols, library, rule, tol=tol, seed=seed)
     if found is not None:
         candidates.append(("separable", found))
+    # the edge-by-edge reading of the network, in standardised coordinates mapped back
     sym = SymbolicKAN(copy.deepcopy(kan))
-    sym, _ = auto_symbolic(sym, xt, library, rule)
-    train_affine(sym, xt, yt)
-    net_formula = sym.formula(std.inputs(symbols))[0] * std.ys + std.ym
-    candidates.append(("network", net_formula))
+    net_formula = None
 
-    chosen, rows, best = None, [], None
-    for source, expr in candidates:
+    def read_network():
+        nonlocal sym, net_formula
+        sym, _ = auto_symbolic(sym, xt, library, rule)
+        train_affine(sym, xt, yt)
+        net_formula = sym.formula(std.inputs(symbols))[0] * std.ys + std.ym
+        return net_formula
+
+    if found is None or always_read_network:
+        candidates.append(("network", read_network()))
+
+    rows: list[dict] = []
+    ranked: list[tuple] = []
+
+    def consider(source, expr):
         try:
             if len(expr.atoms(sympy.Float)) <= _MAX_REFINE:
                 expr, _ = refine_constants(expr, symbols, X[fit_idx], y[fit_idx])
             score = r2_score(y[val], _evaluate(expr, symbols, X[val]))
         except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-            continue
-        rows.append(
-            {"source": source, "formula": str(expr), "val_r2": score, "complexity": count_ops(expr)}
-        )
-        key = (round(np.log10(max(1.0 - score, 1e-14)), 1), count_ops(expr))
-        if best is None or key < best:
-            best, chosen = key, expr
+            return
+        ops = count_ops(expr)
+        rows.append({"source": source, "formula": str(expr), "val_r2": score, "complexity": ops})
+        ranked.append((round(np.log10(max(1.0 - score, floor)), 1), ops, len(ranked), expr))
+
+    for source, expr in candidates:
+        consider(source, expr)
+    if net_formula is None and (not ranked or min(ranked)[0] > np.log10(floor) + 0.5):
+        # no near-exact separable formula: let the edge-by-edge reading compete
+        consider("network", read_network())
+    chosen = min(ranked)[3] if ranked else None
     if chosen is None:
         raise ValueError("no formula could be evaluated on the data")
     if len(chosen.atoms(sympy.Float)) <= _MAX_SNAP:
@@ -273,9 +296,7 @@ def fit_arrays(
         "data_outside": r2_score(y[test_out], _evaluate(chosen, symbols, X[test_out])),
         "network_data": r2_score(y[test_in], network(X[test_in])),
         "network_inside": r2_score(network(X[test_in]), _evaluate(chosen, symbols, X[test_in])),
-        "network_outside": r2_score(
-            network(X[test_out]), _evaluate(chosen, symbols, X[test_out])
-        ),
+        "network_outside": r2_score(network(X[test_out]), _evaluate(chosen, symbols, X[test_out])),
     }
     return SymbolicReport(
         formula=chosen,
@@ -287,6 +308,7 @@ def fit_arrays(
         network_formula=net_formula,
         seconds=time.perf_counter() - start,
         bounds=[(float(a), float(b)) for a, b in zip(std.lo, std.hi)],
+        model_inputs=xt,
     )
 
 

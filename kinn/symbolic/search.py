@@ -325,7 +325,9 @@ def _nice_values(v: float) -> list[sympy.Expr]:
     return sorted(set(out), key=lambda e: (sympy.count_ops(e), abs(float(e) - v)))
 
 
-def snap_constants(expr: sympy.Expr, symbols, X, y, rel_tol: float = 0.05) -> tuple[sympy.Expr, float]:
+def snap_constants(
+    expr: sympy.Expr, symbols, X, y, rel_tol: float = 0.05
+) -> tuple[sympy.Expr, float]:
     """Replace float constants of ``expr`` by simple exact numbers (0, integers, fractions with
     denominators up to 12, the same times pi) one at a time, refitting the remaining floats, as
     long as the RMSE on ``X, y`` grows by at most a factor ``1 + rel_tol`` (plus 1e-7 of the
@@ -350,7 +352,9 @@ def snap_constants(expr: sympy.Expr, symbols, X, y, rel_tol: float = 0.05) -> tu
                     fixed[params[i]] = value
                     theta[free] = th
                     break
-        rest = {params[j]: sympy.Float(theta[j]) for j in range(len(params)) if params[j] not in fixed}
+        rest = {
+            params[j]: sympy.Float(theta[j]) for j in range(len(params)) if params[j] not in fixed
+        }
         expr = sympy.simplify(template.xreplace({**fixed, **rest}))
         expr, rmse = refine_constants(expr, symbols, X, y)
     return expr, rmse
