@@ -135,14 +135,14 @@ class SymbolicEdge(nn.Module):
 
     def fit(self) -> CandidateFit:
         """The current constants as a :class:`CandidateFit` (R^2 not re-evaluated: nan)."""
-        a, b, c, d = (float(p) for p in (self.a, self.b, self.c, self.d))
+        a, b, c, d = (float(p.detach()) for p in (self.a, self.b, self.c, self.d))
         return CandidateFit(self.candidate, a, b, c, d, float("nan"))
 
     def sympy(self, x: sympy.Expr) -> sympy.Expr:
         return self.fit().sympy(x)
 
     def extra_repr(self) -> str:
-        a, b, c, d = (float(p) for p in (self.a, self.b, self.c, self.d))
+        a, b, c, d = (float(p.detach()) for p in (self.a, self.b, self.c, self.d))
         return f"{c:.4g} * {self.candidate.name}({a:.4g} x + {b:.4g}) + {d:.4g}"
 
 

@@ -105,7 +105,7 @@ class _Search:
             if err <= 3 * self.tol:
                 ops = count_ops(expr)
                 found.append((2 * math.log10(max(err, self.tol)) + _OPS_WEIGHT * ops, ops, expr))
-                if len(found) == 3:
+                if len(found) == 3 or err <= 0.1 * self.tol:
                     break
         return min(found, key=lambda t: t[:2])[2] if found else None
 
