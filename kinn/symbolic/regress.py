@@ -29,7 +29,7 @@ from .search import count_ops, refine_constants, round_constants, separable_sear
 __all__ = ["SymbolicReport", "fit_arrays", "fit_model", "r2_score"]
 
 # joint least squares over many constants is slow and rarely changes the ranking
-_MAX_REFINE = 40
+_MAX_REFINE = 16
 _MAX_SNAP = 20
 
 

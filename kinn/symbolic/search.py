@@ -29,6 +29,8 @@ __all__ = ["count_ops", "refine_constants", "round_constants", "separable_search
 
 Model = Callable[[np.ndarray], np.ndarray]
 
+_LEAF_TRANSFORMS = ("id", "log")
+
 # one decade of error is worth ten operations when formulas are compared
 _OPS_WEIGHT = 0.1
 
@@ -40,16 +42,29 @@ class _Transform:
     forward: Callable[[np.ndarray], np.ndarray]  # applied to sign * f
     inverse: Callable[[sympy.Expr], sympy.Expr]
     positive: bool  # forward needs sign * f > 0
+    slope: Callable[[np.ndarray], np.ndarray]  # |forward'|, carries the model's error along
 
 
 _TRANSFORMS = (
-    _Transform("id", 0, lambda t: t, lambda s: s, False),
-    _Transform("log", 1, np.log, sympy.exp, True),
-    _Transform("square", 1, np.square, sympy.sqrt, True),
-    _Transform("inverse", 1, np.reciprocal, lambda s: 1 / s, True),
-    _Transform("sqrt", 1, np.sqrt, lambda s: s**2, True),
-    _Transform("inverse square", 2, lambda t: t**-2.0, lambda s: 1 / sympy.sqrt(s), True),
+    _Transform("id", 0, lambda t: t, lambda s: s, False, np.ones_like),
+    _Transform("log", 1, np.log, sympy.exp, True, lambda t: 1 / t),
+    _Transform("square", 1, np.square, sympy.sqrt, True, lambda t: 2 * t),
+    _Transform("inverse", 1, np.reciprocal, lambda s: 1 / s, True, lambda t: t**-2.0),
+    _Transform("sqrt", 1, np.sqrt, lambda s: s**2, True, lambda t: 0.5 / np.sqrt(t)),
+    _Transform(
+        "inverse square",
+        2,
+        lambda t: t**-2.0,
+        lambda s: 1 / sympy.sqrt(s),
+        True,
+        lambda t: 2 * t**-3.0,
+    ),  # fmt: skip
 )
+
+
+def _clean(err: float, tol: float) -> float:
+    """0 for a test passed at the noise level, up to ~1.5 for one passed only just."""
+    return math.log10(max(err, 0.1 * tol) / (0.1 * tol))
 
 
 def _sign(values: np.ndarray) -> int:
@@ -61,22 +76,25 @@ def _sign(values: np.ndarray) -> int:
 
 
 class _Search:
-    def __init__(self, library: Library, rule: SelectionRule, tol: float, seed: int, n: int):
-        self.library, self.rule, self.tol, self.n = library, rule, tol, n
+    def __init__(self, library: Library, rule: SelectionRule, seed: int, n: int):
+        self.library, self.rule, self.n = library, rule, n
         self.rng = np.random.default_rng(seed)
 
     def box(self, lo, hi, m):
         return lo + (hi - lo) * self.rng.random((m, lo.size))
 
-    def node(self, f: Model, lo, hi, syms, depth: int) -> sympy.Expr | None:
-        """A formula for ``f`` on the box [lo, hi] in ``syms``, or None."""
+    def node(self, f: Model, lo, hi, syms, depth: int, noise: float) -> sympy.Expr | None:
+        """A formula for ``f`` on the box [lo, hi] in ``syms``, or None. ``noise`` is the
+        absolute error of ``f``: children inherit it (scaled through transforms), so a small
+        part of the model is not asked for more relative accuracy than the model has."""
         probe = self.box(lo, hi, self.n)
         values = f(probe)
         scale = float(np.std(values))
         if not np.all(np.isfinite(values)):
             return None
-        if scale <= 1e-12 * (1.0 + float(np.abs(values).mean())):
+        if scale <= max(noise, 1e-12 * (1.0 + float(np.abs(values).mean()))):
             return sympy.Float(float(values.mean()))
+        tol = min(max(noise / scale, 1e-6), 0.3)
         sign = _sign(values)
         options = []
         for tr in _TRANSFORMS:
@@ -88,13 +106,19 @@ class _Search:
                 with np.errstate(all="ignore"):
                     return tr.forward(s * f(x))
 
-            tv = g(probe)
-            if not np.all(np.isfinite(tv)) or np.std(tv) <= 1e-12 * (1 + np.abs(tv).mean()):
+            with np.errstate(all="ignore"):
+                tv = g(probe)
+                noise_g = noise * float(np.median(np.abs(tr.slope(s * values))))
+            spread = float(np.std(tv)) if np.all(np.isfinite(tv)) else 0.0
+            if not spread > 1e-12 * (1 + np.abs(tv).mean()) or not noise_g < spread:
                 continue
             if len(syms) == 1:
-                options.extend(self._leaf(g, lo, hi, syms[0], tr, s))
+                # powers and reciprocals of a candidate are mostly candidates already; log
+                # adds what the library lacks (exp of a candidate, free power laws)
+                if tr.name in _LEAF_TRANSFORMS:
+                    options.extend(self._leaf(g, lo, hi, syms[0], tr, s, noise_g / spread))
             elif depth > 0:
-                options.extend(self._split(g, lo, hi, syms, tr, s))
+                options.extend(self._split(g, lo, hi, syms, tr, s, noise_g, spread))
         options.sort(key=lambda o: o[0])
         # build a few working options; among those that agree with the model to within its
         # accuracy, the shortest formula wins
@@ -102,33 +126,37 @@ class _Search:
         for _, build in options[:8]:
             expr = build(depth)
             err = self._error(expr, f, lo, hi, syms, scale) if expr is not None else math.inf
-            if err <= 3 * self.tol:
+            if err <= 3 * tol:
                 ops = count_ops(expr)
-                found.append((2 * math.log10(max(err, self.tol)) + _OPS_WEIGHT * ops, ops, expr))
-                if len(found) == 3 or err <= 0.1 * self.tol:
+                found.append((2 * math.log10(max(err, tol)) + _OPS_WEIGHT * ops, ops, expr))
+                if len(found) == 3 or err <= 0.1 * tol:
                     break
         return min(found, key=lambda t: t[:2])[2] if found else None
 
     def _error(self, expr, f, lo, hi, syms, scale) -> float:
         x = self.box(lo, hi, self.n)
         try:
-            pred = sympy.lambdify(syms, expr, "numpy")(*x.T)
+            with np.errstate(all="ignore"):
+                pred = sympy.lambdify(syms, expr, "numpy")(*x.T)
         except (TypeError, ValueError, ZeroDivisionError, OverflowError):
             return math.inf
         with np.errstate(all="ignore"):
             err = np.sqrt(np.mean((np.asarray(pred, dtype=np.float64) - f(x)) ** 2)) / scale
         return float(err) if np.isfinite(err) else math.inf
 
-    def _leaf(self, g, lo, hi, sym, tr, s):
+    def _leaf(self, g, lo, hi, sym, tr, s, tol):
         x = np.linspace(lo[0], hi[0], 400)
-        fit = fit_edge(x, g(x[:, None]), self.library, self.rule).chosen
-        if fit.r2 < 1.0 - self.tol**2:
+        values = g(x[:, None])
+        if not np.all(np.isfinite(values)):
             return []
-        score = self.rule.score(fit, floor=self.tol**2) + self.rule.weight * tr.complexity
+        fit = fit_edge(x, values, self.library, self.rule).chosen
+        if fit.r2 < 1.0 - (3 * tol) ** 2:
+            return []
+        score = self.rule.score(fit, floor=(tol / 3) ** 2) + self.rule.weight * tr.complexity
         expr = s * tr.inverse(fit.sympy(sym))
         return [(score, lambda depth: expr)]
 
-    def _split(self, g, lo, hi, syms, tr, s):
+    def _split(self, g, lo, hi, syms, tr, s, noise, spread_g):
         k = len(syms)
         quads = [self.box(lo, hi, self.n) for _ in range(2)]
         options = []
@@ -145,22 +173,25 @@ class _Search:
                 qp[:, B] = p[:, B]
                 t1, t4, t2, t3 = g(p), g(q), g(pq), g(qp)
                 spread = float(np.std(np.concatenate([t1, t4])))
+                tol = min(max(noise / spread_g, 1e-6), 0.3)
                 add = np.sqrt(np.mean((t1 + t4 - t2 - t3) ** 2)) / spread
                 m = t1 + t4 - t2 - t3
                 prod = t1 * t4 - t2 * t3
                 den = float(m @ m)
                 shifts = [0.0] if den <= 0 else [0.0, float(m @ prod) / den]
                 cost = self.rule.weight * tr.complexity
-                if add <= 3 * self.tol:
-                    options.append((cost + 0.0, self._additive(g, lo, hi, syms, A, B, tr, s)))
+                # rank by transform cost and by how cleanly the test passed
+                if add <= 3 * tol:
+                    build = self._additive(g, lo, hi, syms, A, B, tr, s, noise)
+                    options.append((cost + _clean(add, tol), build))
                 for kind, d in enumerate(shifts):
                     # errors in t of relative size tol move e by about |t - d| * tol * spread
                     e = (t1 - d) * (t4 - d) - (t2 - d) * (t3 - d)
                     ref = np.sqrt(np.mean((t1 - d) ** 2)) * spread
                     err = float(np.sqrt(np.mean(e**2)) / max(ref, 1e-300))
-                    if err <= 3 * self.tol:
-                        build = self._product(g, lo, hi, syms, A, B, d, tr, s, t1 - d, p, q)
-                        options.append((cost + 0.1 + 0.2 * kind, build))
+                    if err <= 3 * tol:
+                        build = self._product(g, lo, hi, syms, A, B, d, tr, s, t1 - d, p, noise)
+                        options.append((cost + 0.1 + 0.2 * kind + _clean(err, tol), build))
         return options
 
     @staticmethod
@@ -170,7 +201,7 @@ class _Search:
         x[:, B] = x_b
         return x
 
-    def _additive(self, g, lo, hi, syms, A, B, tr, s):
+    def _additive(self, g, lo, hi, syms, A, B, tr, s, noise):
         k = len(syms)
         a0, b0 = 0.5 * (lo[A] + hi[A]), 0.5 * (lo[B] + hi[B])
         base = float(g(self._compose(a0[None], A, b0[None], B, k))[0])
@@ -178,14 +209,14 @@ class _Search:
         def build(depth):
             left = self.node(
                 lambda xa: g(self._compose(xa, A, np.broadcast_to(b0, (len(xa), len(B))), B, k)),
-                lo[A], hi[A], [syms[i] for i in A], depth - 1,
+                lo[A], hi[A], [syms[i] for i in A], depth - 1, noise,
             )  # fmt: skip
             if left is None:
                 return None
             right = self.node(
                 lambda xb: g(self._compose(np.broadcast_to(a0, (len(xb), len(A))), A, xb, B, k))
                 - base,
-                lo[B], hi[B], [syms[i] for i in B], depth - 1,
+                lo[B], hi[B], [syms[i] for i in B], depth - 1, noise,
             )  # fmt: skip
             if right is None:
                 return None
@@ -193,7 +224,7 @@ class _Search:
 
         return build
 
-    def _product(self, g, lo, hi, syms, A, B, d, tr, s, shifted, p, q):
+    def _product(self, g, lo, hi, syms, A, B, d, tr, s, shifted, p, noise):
         k = len(syms)
         # anchor where neither factor is small, as central as possible (the model is most
         # accurate away from the corners of its box)
@@ -207,14 +238,14 @@ class _Search:
             left = self.node(
                 lambda xa: g(self._compose(xa, A, np.broadcast_to(b0, (len(xa), len(B))), B, k))
                 - d,
-                lo[A], hi[A], [syms[i] for i in A], depth - 1,
+                lo[A], hi[A], [syms[i] for i in A], depth - 1, noise,
             )  # fmt: skip
             if left is None:
                 return None
             right = self.node(
                 lambda xb: (g(self._compose(np.broadcast_to(a0, (len(xb), len(A))), A, xb, B, k))
                             - d) / base,
-                lo[B], hi[B], [syms[i] for i in B], depth - 1,
+                lo[B], hi[B], [syms[i] for i in B], depth - 1, noise / abs(base),
             )  # fmt: skip
             if right is None:
                 return None
@@ -258,9 +289,13 @@ def separable_search(
         )
     if not tol > 0:
         raise ValueError(f"tol must be positive, got {tol!r}")
-    search = _Search(library, rule or SelectionRule(), tol, seed, n_probe)
-    return search.node(lambda x: np.asarray(model(x), dtype=np.float64).reshape(-1), lo, hi,
-                       list(symbols), depth)  # fmt: skip
+    search = _Search(library, rule or SelectionRule(), seed, n_probe)
+
+    def f(x):
+        return np.asarray(model(x), dtype=np.float64).reshape(-1)
+
+    noise = tol * float(np.std(f(search.box(lo, hi, n_probe))))
+    return search.node(f, lo, hi, list(symbols), depth, noise)
 
 
 # --------------------------------------------------------------------------------------------
