@@ -72,7 +72,7 @@ def test_edge_fit_is_deterministic_and_fast():
         again = fit_edge(x, y)
         times.append(time.perf_counter() - start)
     assert [f.as_dict() for f in first.fits] == [f.as_dict() for f in again.fits]
-    assert min(times) < 0.5  # ~40 ms on an idle core; loose for shared CI machines
+    assert min(times) < 2.0  # ~40 ms on an idle core; loose for loaded, shared CI machines
 
 
 def test_edge_fit_memory_stays_flat_in_the_number_of_points():
