@@ -335,14 +335,22 @@ def train_affine(
         p.requires_grad_(False)
     for p in params:
         p.requires_grad_(True)
-    opt = torch.optim.LBFGS(params, lr=1.0, max_iter=steps, line_search_fn="strong_wolfe")
+    start = [p.detach().clone() for p in params]
+    opt = torch.optim.LBFGS(
+        params, lr=1.0, max_iter=steps, max_eval=2 * steps, line_search_fn="strong_wolfe"
+    )
 
     def closure():
         opt.zero_grad()
         loss = torch.mean((model(x) - y) ** 2)
-        if torch.isfinite(loss):
-            loss.backward()
+        if not torch.isfinite(loss):
+            # a step left some candidate's safe domain: report a huge loss, no direction
+            return torch.tensor(1e30, dtype=loss.dtype)
+        loss.backward()
         return loss
+
+    with torch.no_grad():
+        before = float(torch.mean((model(x) - y) ** 2))
 
     try:
         opt.step(closure)
@@ -350,4 +358,9 @@ def train_affine(
         for p, s in zip(frozen, saved):
             p.requires_grad_(s)
     with torch.no_grad():
-        return float(torch.mean((model(x) - y) ** 2))
+        after = float(torch.mean((model(x) - y) ** 2))
+        if not after <= before:  # never leave the constants worse (or non-finite)
+            for p, v in zip(params, start):
+                p.copy_(v)
+            after = before
+    return after
