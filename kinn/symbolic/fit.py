@@ -21,12 +21,12 @@ from .library import Candidate, Library, default_library
 
 __all__ = ["CandidateFit", "EdgeFit", "SelectionRule", "fit_edge"]
 
-_N_COARSE = 128
-_N_REFINE = 400
-_N_REFINED = 4
+_N_COARSE = 96
+_N_REFINE = 200
+_N_REFINED = 3
 _ZOOM = 9
-_ALPHA = np.geomspace(0.05, 30.0, 22)
-_GAMMA = np.linspace(-2.0, 2.0, 17)
+_ALPHA = np.geomspace(0.05, 30.0, 18)
+_GAMMA = np.linspace(-2.0, 2.0, 13)
 _BETA_PERIODIC = np.linspace(-math.pi, math.pi, 24, endpoint=False)
 _POLE_GAP = np.geomspace(1e-3, 1e2, 36)
 _CENTER = np.linspace(-3.0, 3.0, 31)
