@@ -401,9 +401,18 @@ def count_ops(expr: sympy.Expr) -> int:
 
 
 def round_constants(expr: sympy.Expr, digits: int = 6) -> sympy.Expr:
-    """Round every float constant of ``expr`` to ``digits`` significant digits."""
+    """Round every float constant of ``expr`` to ``digits`` significant digits; a float times
+    pi becomes one float (snapping can leave ``0.31831*pi`` where ``1/pi`` was meant)."""
     if not (isinstance(digits, int) and digits >= 1):
         raise ValueError(f"digits must be a positive int, got {digits!r}")
+    merged = {}
+    for term in expr.atoms(sympy.Mul):
+        floats = [a for a in term.args if isinstance(a, sympy.Float)]
+        if floats and sympy.pi in term.args:
+            rest = [a for a in term.args if a != sympy.pi and a not in floats]
+            value = sympy.Float(float(sympy.Mul(*floats) * sympy.pi))
+            merged[term] = sympy.Mul(value, *rest)
+    expr = expr.xreplace(merged)
     return expr.xreplace(
         {f: sympy.Float(float(f"{float(f):.{digits}g}"), digits) for f in expr.atoms(sympy.Float)}
     )

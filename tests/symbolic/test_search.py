@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import sympy
 
-from kinn.symbolic import default_library, separable_search, snap_constants
+from kinn.symbolic import default_library, round_constants, separable_search, snap_constants
 
 x, y, z = sympy.symbols("x y z", real=True)
 
@@ -40,3 +40,8 @@ def test_snapping_rounds_simple_constants_and_keeps_the_others():
 def test_search_rejects_an_inconsistent_box():
     with pytest.raises(ValueError, match="hi > lo"):
         separable_search(lambda a: a[:, 0], [1.0], [0.0], [x], default_library())
+
+
+def test_rounding_merges_floats_with_pi_and_keeps_exact_pi():
+    expr = round_constants(0.3183098861837907 * sympy.pi * x / y + sympy.sin(sympy.pi * x), 4)
+    assert expr == sympy.Float(1.0, 4) * x / y + sympy.sin(sympy.pi * x)
