@@ -189,7 +189,7 @@ def _features(layer, local, index, base_rows, reuse: bool):
 def _gathered_weight(weight, cols, I, K, L):
     """Spline weights at each point's local bases: ``(N, I, L, O)`` (the narrow-output path)."""
     N = cols.shape[0]
-    return weight[: I * K].index_select(0, cols.reshape(-1)).view(N, I, L, -1)
+    return weight[: I * K].index_select(0, cols.reshape(-1)).view(N, I, L, weight.shape[1])
 
 
 # Outputs at most this wide skip the dense feature matrix: the spline weights are gathered
@@ -212,7 +212,7 @@ class _KANRows(torch.autograd.Function):
                 out = out + (base_rows.reshape(R * N, I) @ weight[I * K :]).view(R, N, O)
         else:
             feats, _ = _features(layer, local, index, base_rows, reuse=True)
-            out = (feats.view(R * N, -1) @ weight).view(R, N, O)
+            out = (feats.view(R * N, feats.shape[-1]) @ weight).view(R, N, O)
         if bias is not None:
             out[0] += bias
         ctx.save_for_backward(J, weight)  # everything else is rebuilt in backward, not kept
@@ -237,7 +237,7 @@ class _KANRows(torch.autograd.Function):
             cols = _columns(index, L, K)
             wg = _gathered_weight(weight, cols, I, K, L)
             if need_w:
-                contrib = torch.einsum("rnil,rno->nilo", local, grad_out).reshape(-1, O)
+                contrib = torch.einsum("rnil,rno->nilo", local, grad_out).reshape(N * I * L, O)
                 grad_w = weight.new_zeros(weight.shape)
                 grad_w[: I * K].index_add_(0, cols.reshape(-1), contrib)
                 if base_rows is not None:

@@ -145,3 +145,13 @@ def test_wrong_input_width_is_named():
         BSplineKANLayer(3, 2)(torch.zeros(5, 4))
     with pytest.raises(ValueError, match=r"\(N, 3\)"):
         ChebyshevKANLayer(3, 2)(torch.zeros(5, 2))
+
+
+@pytest.mark.parametrize("layer_cls", [BSplineKANLayer, ChebyshevKANLayer])
+def test_an_empty_batch_gives_an_empty_output(layer_cls):
+    layer = layer_cls(3, 2)
+    x = torch.zeros(0, 3, requires_grad=True)
+    y = layer(x)
+    assert y.shape == (0, 2)
+    y.sum().backward()
+    assert x.grad.shape == (0, 3)
