@@ -9,11 +9,11 @@ and their values are the power vector times a fixed matrix::
 so no recursion over degrees and no search over knots is needed. Derivatives use the same
 ``M_k`` with differentiated power vectors, divided by ``h^r``.
 
-Outside the grid's domain the bases keep their values at the nearest end of the domain (x is
-clamped), so splines are constant there and their x-derivatives are zero: bounded, and safe in
-deep stacks whose hidden activations leave the grid. The bases stay a partition of unity.
-Keep inputs inside the domain where their shape matters (normalise them, or use
-``BSplineKANLayer.update_grid``).
+Outside the grid's domain every basis continues linearly with its value and slope at the
+nearest end (a C^1 extension: second and higher derivatives vanish there). Splines therefore
+have no kink where hidden activations leave the next layer's grid, grow only linearly far
+away, and the bases stay a partition of unity. Keep inputs inside the domain where the
+function's shape matters (normalise them, or use ``BSplineKANLayer.update_grid``).
 """
 
 from __future__ import annotations
@@ -149,41 +149,40 @@ def _horner_columns(u: torch.Tensor, coef: list[list[float]], factor=None) -> to
     return out
 
 
-def uniform_interval(
-    x: torch.Tensor, lo: torch.Tensor, inv_h: torch.Tensor, grid_size: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Interval index ``(N, I)`` (long, 0..G-1) and local coordinate u ``(N, I)`` in [0, 1].
+def uniform_local(
+    x: torch.Tensor,
+    lo: torch.Tensor,
+    inv_h: torch.Tensor,
+    grid_size: int,
+    matrices: list,
+    order: int,
+    first: int = 0,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Interval index and the k+1 non-zero bases with their x-derivatives, on a uniform grid.
 
-    x is clamped to the domain first, so u has zero derivative outside it.
+    x: ``(N, I)``; ``lo``, ``inv_h``: ``(I,)`` first knot and inverse spacing; ``matrices``:
+    ``[M_0, M_1, ..]`` (nested lists or tensors, at least ``max(order, 1) + 1`` of them).
+    Returns ``index (N, I)`` (long, 0..G-1, the dense column of local basis 0) and
+    ``(N, I, k+1)`` tensors for the derivative orders ``first .. order``, with the C^1
+    extension outside the domain (see the module docstring).
     """
-    s = ((x - lo) * inv_h).clamp(0, grid_size)
-    m = torch.floor(s).clamp_(max=grid_size - 1)
-    return m.long(), s - m
-
-
-def inside_domain(x: torch.Tensor, lo: torch.Tensor, inv_h: torch.Tensor, grid_size: int):
-    """``(N, I)`` 1 where x lies in the closed domain, else 0 (derivatives vanish outside)."""
     s = (x - lo) * inv_h
-    return ((s >= 0) & (s <= grid_size)).to(x.dtype)
-
-
-def local_bases(u: torch.Tensor, matrices: list, inv_h: torch.Tensor, inside=None, first=0):
-    """The k+1 non-zero bases and their x-derivatives on each point's interval.
-
-    u: ``(N, I)``; ``matrices[r]`` = ``M_r`` (tensor or nested list); ``inside`` ``(N, I)``
-    zeroes derivatives outside the domain. Returns ``(N, I, k+1)`` tensors for the derivative
-    orders ``first .. len(matrices) - 1``.
-    """
+    sc = s.clamp(0, grid_size)
+    m = torch.floor(sc).clamp_(max=grid_size - 1)
+    u = sc - m
+    excess = s - sc  # grid units beyond the domain; 0 inside
+    coef = [c.tolist() if isinstance(c, torch.Tensor) else c for c in matrices]
     out = []
-    for r in range(first, len(matrices)):
-        m = matrices[r]
-        m = m.tolist() if isinstance(m, torch.Tensor) else m
-        factor = None
-        if r > 0:
+    for r in range(first, order + 1):
+        if r == 0:
+            vals = _horner_columns(u, coef[0]) + _horner_columns(u, coef[1], excess)
+        else:
             factor = inv_h.pow(r).expand_as(u)
-            factor = factor * inside if inside is not None else factor.contiguous()
-        out.append(_horner_columns(u, m, factor))
-    return out
+            if r >= 2:
+                factor = factor * (excess == 0).to(x.dtype)
+            vals = _horner_columns(u, coef[r], factor.contiguous())
+        out.append(vals)
+    return m.long(), out
 
 
 def scatter_dense(index: torch.Tensor, vals: torch.Tensor, n_basis: int) -> torch.Tensor:
@@ -215,8 +214,8 @@ def bspline_basis(x: torch.Tensor, grid: torch.Tensor, degree: int) -> torch.Ten
         if not torch.allclose(spacing, h[:, None], rtol=1e-6, atol=0):
             raise ValueError("grid knots are not uniform; use bspline_basis_general for them")
     inv_h = 1.0 / h
-    m, u = uniform_interval(x, grid[:, 0], inv_h, grid_size)
-    (vals,) = local_bases(u, [bspline_matrix(degree, 0).tolist()], inv_h)
+    matrices = [bspline_matrix(degree, r).tolist() for r in (0, 1)]
+    m, (vals,) = uniform_local(x, grid[:, 0], inv_h, grid_size, matrices, 0)
     return scatter_dense(m, vals, grid_size + degree)
 
 
@@ -237,18 +236,28 @@ def bspline_basis_general(
 
     x: ``(N, I)``; grid: ``(I, G+1)`` increasing knots (extended by k knots each side at the end
     spacing). Returns the ``derivative``-th x-derivative of the ``G+k`` bases, ``(N, I, G+k)``.
-    Outside the domain the bases keep their end values, as in :func:`bspline_basis`.
+    Outside the domain the bases continue linearly (C^1), as in :func:`bspline_basis`.
     """
     _check_degree(degree)
     grid_size = grid.shape[1] - 1
     _check_grid(grid_size)
+    lo, hi = grid[:, 0], grid[:, -1]
+    xc = torch.minimum(torch.maximum(x, lo), hi)
+    excess = (x - xc).unsqueeze(-1)
+    if derivative == 0:
+        return _cox_de_boor(xc, grid, degree, 0) + excess * _cox_de_boor(xc, grid, degree, 1)
+    if derivative == 1:
+        return _cox_de_boor(xc, grid, degree, 1)
+    return _cox_de_boor(xc, grid, degree, derivative) * (excess == 0).to(x.dtype)
+
+
+def _cox_de_boor(x: torch.Tensor, grid: torch.Tensor, degree: int, derivative: int):
+    """Bases (or a derivative) at x inside the closed domain of increasing knots."""
+    grid_size = grid.shape[1] - 1
     if derivative > degree:
         return x.new_zeros(*x.shape, grid_size + degree)
     t = extend_knots(grid, degree)  # (I, G+2k+1)
     k = degree
-    lo, hi = grid[:, 0], grid[:, -1]
-    inside = ((x >= lo) & (x <= hi)).to(x.dtype).unsqueeze(-1)
-    x = torch.minimum(torch.maximum(x, lo), hi)
     inner = grid[:, 1:-1].contiguous()  # interior knots decide the interval
     m = torch.searchsorted(inner, x.t().contiguous(), right=True).t()  # (N, I) in 0..G-1
     n0 = grid_size + 2 * k
@@ -265,4 +274,4 @@ def bspline_basis_general(
         left = p / (t[:, p : p + n] - t[:, :n])
         right = p / (t[:, p + 1 : p + 1 + n] - t[:, 1 : 1 + n])
         basis = left * basis[..., :-1] - right * basis[..., 1:]
-    return basis if derivative == 0 else basis * inside
+    return basis

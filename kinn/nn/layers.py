@@ -22,11 +22,9 @@ from .bspline import (
     _check_grid,
     bspline_basis_general,
     bspline_matrix,
-    inside_domain,
-    local_bases,
     scatter_dense,
     uniform_grid,
-    uniform_interval,
+    uniform_local,
 )
 from .chebyshev import chebyshev_basis_derivatives
 from .taylor import RowLayout, kan_rows
@@ -181,9 +179,9 @@ class BSplineKANLayer(KANLayer):
             :data:`kinn.nn.activations.ACTIVATIONS`, or ``None``).
         bias: learnable output bias.
 
-    Outside the domain every spline keeps its value at the nearest end (constant, zero
-    derivative), so hidden activations that leave the grid cannot blow up; the base branch is
-    unaffected and carries the gradient there. On a
+    Outside the domain every spline continues linearly with its end value and slope (C^1: no
+    kink where hidden activations leave the grid, linear growth far away); the base branch is
+    unaffected. On a
     uniform grid the bases come from the matrix form with a fused custom backward; after a
     quantile grid update (non-uniform knots) the layer switches to the exact Cox-de Boor path.
     """
@@ -230,9 +228,8 @@ class BSplineKANLayer(KANLayer):
             orders = range(first, order + 1)
             return None, [bspline_basis_general(x, self.grid, self.degree, r) for r in orders]
         lo, inv_h = self._spacing()
-        m, u = uniform_interval(x, lo, inv_h, self.grid_size)
-        inside = inside_domain(x, lo, inv_h, self.grid_size) if order > 0 else None
-        return m, local_bases(u, self.matrices(order), inv_h, inside, first)
+        matrices = self.matrices(max(order, 1))
+        return uniform_local(x, lo, inv_h, self.grid_size, matrices, order, first)
 
     # -- grids -------------------------------------------------------------------------------
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):

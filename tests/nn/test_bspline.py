@@ -48,12 +48,17 @@ def test_bases_are_a_partition_of_unity_inside_and_outside(degree):
     torch.testing.assert_close(b.sum(-1), torch.ones(301, 3, dtype=torch.float64))
 
 
-def test_bases_are_constant_outside_the_domain():
+def test_bases_continue_linearly_outside_the_domain():
     knots = uniform_grid((-1.0, 1.0), 4, 1, dtype=torch.float64)
-    far = torch.tensor([[-7.0], [-1.0], [1.0], [9.0]], dtype=torch.float64)
+    ends = torch.tensor([[-1.0], [1.0]], dtype=torch.float64)
+    far = torch.tensor([[-7.0], [9.0]], dtype=torch.float64)
     b = bspline_basis(far, knots, 3)
-    torch.testing.assert_close(b[0], b[1])
-    torch.testing.assert_close(b[2], b[3])
+    value = bspline_basis_general(ends, knots, 3)
+    slope = bspline_basis_general(ends, knots, 3, derivative=1)
+    torch.testing.assert_close(b, value + (far - ends).unsqueeze(-1) * slope)
+    assert slope.abs().sum() > 0  # the extension is not constant
+    zero = bspline_basis_general(far, knots, 3, derivative=2)
+    assert torch.equal(zero, torch.zeros_like(zero))
 
 
 def test_matrix_rows_of_derivatives_match_finite_differences():
