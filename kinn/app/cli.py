@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         return _launch(job, argv)
     except _Abort as err:
         return _fail(str(err))
+    except KeyboardInterrupt:
+        return 130
     except Exception as err:
         if os.environ.get("KINN_DEBUG") or not _is_user_error(err):
             raise
@@ -101,7 +103,14 @@ def _launch(job, argv: list[str]) -> int:
 
 
 def _is_user_error(err: BaseException) -> bool:
-    return isinstance(err, ConfigError | HydraException | OmegaConfBaseException)
+    if isinstance(err, ConfigError | HydraException | OmegaConfBaseException):
+        return True
+    # Hydra rejects conflicting flags (--cfg with -m, ...) with a plain ValueError.
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    origin = Path(tb.tb_frame.f_code.co_filename).parts if tb is not None else ()
+    return isinstance(err, ValueError) and "hydra" in origin
 
 
 def describe(err: BaseException) -> str:

@@ -69,6 +69,11 @@ def solve(cfg: DictConfig, out_dir: Path | None = None) -> dict:
     )
     try:
         result = trainer.fit(resume=resume)
+    except KeyboardInterrupt:
+        saved = (out / "checkpoints" / "last.pt").is_file()
+        hint = f"continue with: kinn +resume={out}" if saved else "no checkpoint yet"
+        print(f"\nkinn: interrupted; {hint}", file=sys.stderr, flush=True)
+        raise
     except DivergenceError as err:
         raise ConfigError(str(err)) from None
     except ValueError as err:  # a checkpoint that does not match this config, unknown weights
