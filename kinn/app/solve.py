@@ -167,18 +167,24 @@ def _numpy(value: Any) -> np.ndarray:
 
 
 def _identified(problem) -> dict:
-    """Unknown physical constants an inverse problem learned, as numbers."""
+    """Unknown scalar constants an inverse problem learned: ``{name: {"value", "true"}}``."""
     params = getattr(problem, "parameters", None)
     if inspect.ismethod(params):
         params = params()
     if not hasattr(params, "items"):
         return {}
     out = {}
-    for name, value in params.items():
-        if isinstance(value, torch.Tensor) and value.numel() == 1:
-            out[name] = float(value.detach())
-        elif isinstance(value, int | float):
-            out[name] = float(value)
+    for name, param in params.items():
+        value = param.value() if callable(getattr(param, "value", None)) else param
+        if getattr(param, "field", False) or not isinstance(value, torch.Tensor | int | float):
+            continue  # a field k(x) has no single value
+        if isinstance(value, torch.Tensor) and value.numel() != 1:
+            continue
+        true = getattr(param, "true", None)
+        out[name] = {
+            "value": float(value.detach() if isinstance(value, torch.Tensor) else value),
+            "true": float(true) if isinstance(true, int | float) else None,
+        }
     return out
 
 
@@ -216,6 +222,11 @@ def _print_summary(metrics: dict, out: Path) -> None:
         f"kinn: done in {metrics['wall_time_s']:.1f} s ({metrics['steps']} steps), "
         f"final loss {metrics['final_loss']:.4e}",
         f"  {errors}" if errors else "  (no reference solution: no errors)",
+        *[
+            f"  identified {k} = {v['value']:.6g}"
+            + (f" (true {v['true']:.6g})" if v["true"] is not None else "")
+            for k, v in metrics["identified"].items()
+        ],
         f"  outputs: {out}",
         "    metrics.json config.yaml history.csv fields.vtu plots/ checkpoints/last.pt",
         f"  resume:  kinn +resume={out}",

@@ -137,3 +137,32 @@ def test_resume_with_another_network_fails_with_one_line(capsys, toy_conf, tmp_p
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert "its network does not fit model=mlp" in err
+
+
+def test_registry_problems_solve_end_to_end(capsys, tmp_path):
+    for problem in ("poisson1d", "inverse_diffusion"):
+        run = tmp_path / problem
+        code = main(
+            [
+                f"problem={problem}",
+                "model=mlp",
+                "model.hidden=[8]",
+                "trainer=quick",
+                "trainer.stages.0.steps=3",
+                "sampler.n_interior=32",
+                f"hydra.run.dir={run}",
+            ]
+        )
+        out = capsys.readouterr().out
+        assert code == 0
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert metrics["problem"] == problem and "u" in metrics["rel_l2"]
+        assert meshio.read(run / "fields.vtu").point_data["u_error"].ndim == 1
+    assert metrics["form"] == "inverse" and set(metrics["identified"]) == {"k"}
+    assert metrics["identified"]["k"]["true"] == 2.0 and "identified k =" in out
+
+
+def test_no_arguments_means_the_plate_with_a_kan(capsys):
+    assert main(["--cfg", "job"]) == 0
+    out = capsys.readouterr().out
+    assert "name: plate_hole" in out and "_target_: kinn.nn.KAN" in out
