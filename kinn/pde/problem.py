@@ -108,8 +108,9 @@ class Problem:
         return len(self.fields)
 
     def forms(self) -> list[str]:
-        """The forms at least one term takes part in."""
-        return [f for f in FORMS if any(f in t.forms for t in self.terms)]
+        """The forms at least one term takes part in ("inverse" only with parameters)."""
+        forms = [f for f in FORMS if any(f in t.forms for t in self.terms)]
+        return [f for f in forms if f != "inverse" or self.parameters]
 
     # ---- the network ------------------------------------------------------------------------
     def hard_constraints(self) -> dict:
