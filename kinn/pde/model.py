@@ -37,6 +37,7 @@ class ProblemModel(nn.Module):
         self.register_buffer("inv_half", 2 / (xmax - xmin))
         self.register_buffer("out_scale", torch.as_tensor(out_scale, dtype=torch.float64))
         self.hard = dict(hard or {})
+        self._known: dict = {}  # jets of g and D at the last points they were asked for
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """Physical ``x (N, d)`` -> ``z`` on ``[-1, 1]^d``."""
@@ -76,7 +77,8 @@ class ProblemModel(nn.Module):
             ji = j.select(i)
             if i in self.hard:
                 g, dist = self.hard[i]
-                ji = _known_jet(g, x, order, hessian) + _known_jet(dist, x, order, hessian) * ji
+                jg = _known_jet(g, x, order, hessian, self._known)
+                ji = jg + _known_jet(dist, x, order, hessian, self._known) * ji
             cols.append(ji)
         return concat_jets(cols)
 
@@ -86,20 +88,17 @@ def _as_col(v, x):
     return v.reshape(-1, 1).expand(x.shape[0], 1) if v.numel() in (1, x.shape[0]) else v
 
 
-_KNOWN_CACHE: dict = {}
-
-
-def _known_jet(fn, x, order, hessian) -> Jet:
+def _known_jet(fn, x, order, hessian, cache: dict) -> Jet:
     """Jet of a parameter-free function (lifting, distance), cached for the last points."""
     key = (x._version, order, hessian)
-    hit = _KNOWN_CACHE.get(id(fn))
+    hit = cache.get(id(fn))
     if hit is not None and hit[0] is x and hit[1] == key:  # the cache keeps x alive
         return hit[2]
     # ``0 * y**3`` keeps constant and linear functions in the graph up to second order.
     with torch.enable_grad():
         j = jet_of(lambda y: _as_col(fn(y), y) + 0 * y[:, :1] ** 3, x.detach(), order, hessian)
     j = Jet(*(None if t is None else t.detach() for t in (j.value, j.grad, j.hess)), j.diag)
-    _KNOWN_CACHE[id(fn)] = (x, key, j)
+    cache[id(fn)] = (x, key, j)
     return j
 
 
