@@ -1,0 +1,234 @@
+"""One run: build the problem, network and trainer from the config, train, write outputs."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from kinn.app.build import ConfigError, build_network, build_problem, build_trainer, plain
+from kinn.app.outputs import plot_field, write_json, write_vtu
+from kinn.train import DivergenceError, seed_everything
+from kinn.train.checkpoint import atomic_write_text
+from kinn.train.validation import relative_l2
+
+
+def resume_checkpoint(path: str) -> Path:
+    """The checkpoint file that ``resume=path`` (a run directory or a ``.pt`` file) means."""
+    p = Path(path).expanduser()
+    for candidate in (p, p / "checkpoints" / "last.pt", p / "last.pt"):
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"resume={path!r}: no checkpoint there; expected a run directory holding "
+        "checkpoints/last.pt, or a checkpoint file"
+    )
+
+
+def solve(cfg: DictConfig, out_dir: Path | None = None) -> dict:
+    """Solve the configured problem; returns the metrics also written to ``metrics.json``."""
+    start = time.perf_counter()
+    out = Path(out_dir or HydraConfig.get().runtime.output_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    resume = resume_checkpoint(cfg.resume) if cfg.resume else None
+    atomic_write_text(OmegaConf.to_yaml(cfg, resolve=True), out / "config.yaml")
+
+    t = cfg.trainer
+    dtype = {"float32": torch.float32, "float64": torch.float64}[plain(t.dtype)]
+    seed_everything(int(t.seed))  # before the network exists: its initialisation repeats
+    problem, problem_name = build_problem(cfg.problem)
+    form = plain(cfg.form) or getattr(problem, "default_form", None)
+    net, model_name = build_network(cfg.model, problem.in_dim, problem.out_dim)
+    model = problem.model(net)
+    sampler = {k: v for k, v in plain(cfg.sampler).items() if k != "resample_every"}
+    sampler = {("sampler" if k == "method" else k): v for k, v in sampler.items() if v is not None}
+    objective = _call_user(
+        "problem.objective",
+        lambda: problem.objective(model, form=form, derivatives=plain(cfg.derivatives), **sampler),
+    )
+    trainer = build_trainer(
+        t,
+        model,
+        objective,
+        resample_every=cfg.sampler.resample_every,
+        out_dir=out / "checkpoints",
+    )
+    parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    print(
+        f"kinn: {problem_name} | {model_name} | form={form} | {parameters} parameters | "
+        f"{sum(s.steps for s in trainer.stages)} steps"
+        + (f" | resuming {resume}" if resume else ""),
+        flush=True,
+    )
+    try:
+        result = trainer.fit(resume=resume)
+    except KeyboardInterrupt:
+        saved = (out / "checkpoints" / "last.pt").is_file()
+        hint = f"continue with: kinn +resume={out}" if saved else "no checkpoint yet"
+        print(f"\nkinn: interrupted; {hint}", file=sys.stderr, flush=True)
+        raise
+    except DivergenceError as err:
+        raise ConfigError(str(err)) from None
+    except ValueError as err:  # a checkpoint that does not match this config, unknown weights
+        raise ConfigError(" ".join(str(err).split())) from None
+    except RuntimeError as err:
+        if resume is None or "state_dict" not in str(err):
+            raise
+        raise ConfigError(
+            f"resume={cfg.resume!r}: its network does not fit model={model_name} "
+            f"({str(err).splitlines()[0].strip()}); expected the model the run was trained with"
+        ) from None
+    _move_history(out)
+
+    fields = _evaluate(problem, trainer.model, dtype, trainer.device)
+    rel_l2 = {
+        name: relative_l2(torch.as_tensor(p), torch.as_tensor(r))
+        for name, (p, r) in fields["pairs"].items()
+    }
+    validation = {}
+    for row in result.history:
+        validation.update({k: v for k, v in row.items() if not _is_training_column(k)})
+    metrics = {
+        "problem": problem_name,
+        "model": model_name,
+        "form": form,
+        "derivatives": plain(cfg.derivatives),
+        "rel_l2": rel_l2,
+        "steps": result.steps,
+        "wall_time_s": result.wall_time_s,
+        "total_time_s": time.perf_counter() - start,
+        "final_loss": result.final_loss,
+        "best": result.best,
+        "stop_reason": result.stop_reason,
+        "parameters": parameters,
+        "identified": _identified(problem),
+        "validation": validation,
+        "evaluation_points": int(fields["points"].shape[0]),
+        "dtype": plain(t.dtype),
+        "device": str(trainer.device),
+        "seed": int(t.seed),
+        "resumed_from": str(resume) if resume else None,
+        "overrides": _overrides(),
+        "run_dir": str(out),
+    }
+    write_json(metrics, out / "metrics.json")
+    _write_fields(out, problem, fields)
+    _print_summary(metrics, out)
+    return metrics
+
+
+def _call_user(where: str, fn):
+    try:
+        return fn()
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"{where}: {' '.join(str(err).split())}") from None
+
+
+def _is_training_column(key: str) -> bool:
+    fixed = ("step", "stage", "loss", "lr", "time_s")
+    return key in fixed or key.startswith(("loss_", "weight_"))
+
+
+def _move_history(out: Path) -> None:
+    """The trainer keeps history beside its checkpoints; the run directory gets the final copy."""
+    for name in ("history.csv", "history.json"):
+        src = out / "checkpoints" / name
+        if src.is_file():
+            src.replace(out / name)
+
+
+def _evaluate(problem, model, dtype, device) -> dict:
+    es = problem.evaluation_set()
+    x = torch.as_tensor(es.points, dtype=dtype, device=device)
+    model.eval()
+    pred = problem.evaluate(model, x)
+    pred = {k: _numpy(v) for k, v in pred.items()}
+    ref = {k: _numpy(v) for k, v in (es.reference or {}).items()}
+    pairs = {k: (pred[k], ref[k]) for k in ref if k in pred}
+    return {
+        "points": _numpy(es.points).reshape(x.shape[0], -1),
+        "cells": getattr(es, "cells", None),
+        "pred": pred,
+        "pairs": pairs,
+    }
+
+
+def _numpy(value: Any) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().to(torch.float64).numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def _identified(problem) -> dict:
+    """Unknown scalar constants an inverse problem learned: ``{name: {"value", "true"}}``."""
+    params = getattr(problem, "parameters", None)
+    if inspect.ismethod(params):
+        params = params()
+    if not hasattr(params, "items"):
+        return {}
+    out = {}
+    for name, param in params.items():
+        value = param.value() if callable(getattr(param, "value", None)) else param
+        if getattr(param, "field", False) or not isinstance(value, torch.Tensor | int | float):
+            continue  # a field k(x) has no single value
+        if isinstance(value, torch.Tensor) and value.numel() != 1:
+            continue
+        true = getattr(param, "true", None)
+        out[name] = {
+            "value": float(value.detach() if isinstance(value, torch.Tensor) else value),
+            "true": float(true) if isinstance(true, int | float) else None,
+        }
+    return out
+
+
+def _overrides() -> list[str]:
+    if not HydraConfig.initialized():
+        return []
+    return list(HydraConfig.get().overrides.task)
+
+
+def _write_fields(out: Path, problem, fields: dict) -> None:
+    points, pairs = fields["points"], fields["pairs"]
+    data = {}
+    for name, values in fields["pred"].items():
+        if values.shape == (points.shape[0],):
+            data[name] = values
+    for name, (pred, ref) in pairs.items():
+        data[f"{name}_reference"] = ref
+        data[f"{name}_error"] = pred - ref
+    write_vtu(out / "fields.vtu", points, fields["cells"], data)
+    geometry = getattr(problem, "geometry", None)
+    inside = None
+    if geometry is not None and hasattr(geometry, "inside") and points.shape[1] == 2:
+
+        def inside(c):
+            flags = geometry.inside(torch.as_tensor(c, dtype=torch.float64))
+            return flags.cpu().numpy() if isinstance(flags, torch.Tensor) else flags
+
+    for name, (pred, ref) in pairs.items():
+        plot_field(out / "plots" / f"{name}.png", name, points, pred, ref, fields["cells"], inside)
+
+
+def _print_summary(metrics: dict, out: Path) -> None:
+    errors = "  ".join(f"rel_l2_{k}={v:.3e}" for k, v in metrics["rel_l2"].items())
+    lines = [
+        f"kinn: done in {metrics['wall_time_s']:.1f} s ({metrics['steps']} steps), "
+        f"final loss {metrics['final_loss']:.4e}",
+        f"  {errors}" if errors else "  (no reference solution: no errors)",
+        *[
+            f"  identified {k} = {v['value']:.6g}"
+            + (f" (true {v['true']:.6g})" if v["true"] is not None else "")
+            for k, v in metrics["identified"].items()
+        ],
+        f"  outputs: {out}",
+        "    metrics.json config.yaml history.csv fields.vtu plots/ checkpoints/last.pt",
+        f"  resume:  kinn +resume={out}",
+    ]
+    print("\n".join(lines), file=sys.stdout, flush=True)

@@ -1,0 +1,1 @@
+"""Hydra configs of the kinn command (a package so that installed copies find them)."""

@@ -1,0 +1,114 @@
+"""Bad configurations end with one line on stderr naming the key, exit status 2, no traceback."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kinn.app import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_main(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("trainer.stpes=10", "trainer.stpes: unknown key 'stpes'"),
+        ("trainer.seed=abc", "trainer.seed=abc"),
+        ("trainer.dtype=float16", "expected one of [float32, float64]"),
+        ("form=weak", "form=weak"),
+        ("problem=nosuch", "problem=nosuch: unknown option; expected one of:"),
+        ("model=nosuch", "model=nosuch: unknown option; expected one of: kan, kan_chebyshev, mlp"),
+        ("model.grdi=3", "unknown key 'grdi'"),
+        ("trainer.stages=[{optimizer:adm,steps:3,lr:1}]", "'adm', expected one of [adam"),
+    ],
+)
+def test_bad_override_fails_with_one_line_naming_it(capsys, override, expected):
+    code, out, err = run_main(capsys, override)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("kinn: error: ")
+    assert expected in err
+    assert "Traceback" not in err + out
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("problem.dim=3", "problem: dim=3: expected 1 or 2"),
+        ("+problem.size=3", "problem.size: not an argument of ToyPoisson"),
+        ("problem._target_=nowhere.make", "problem._target_='nowhere.make': cannot import it"),
+        ("+model.colour=red", "model.colour: not an argument of KAN"),
+        ("trainer.stages.0.lr=-1", "trainer.stages[0]: lr=-1.0: expected a positive"),
+        ("trainer.validate_every=0", "trainer: validate_every=0: expected a positive integer"),
+        ("+trainer.weights.nosuch=2", "nosuch"),
+        ("resume=/no/such/run", "resume='/no/such/run': no checkpoint there"),
+    ],
+)
+def test_config_that_cannot_be_built_fails_with_one_line(
+    capsys, toy_conf, tmp_path, override, expected
+):
+    run_dir = tmp_path / "run"
+    code, out, err = run_main(
+        capsys,
+        "--config-dir",
+        str(toy_conf),
+        "problem=toy1d",
+        "trainer=quick",
+        f"hydra.run.dir={run_dir}",
+        override,
+    )
+    assert code == 2, out + err
+    assert err.count("\n") == 1 and err.startswith("kinn: error: ")
+    assert expected in err
+    assert "Traceback" not in err + out
+
+
+def test_unknown_registry_problem_lists_the_known_ones(capsys, tmp_path):
+    code, _, err = run_main(
+        capsys, "+problem.nothing=1", "problem.name=nosuch", f"hydra.run.dir={tmp_path}"
+    )
+    assert code == 2
+    assert "problem='nosuch': unknown problem; expected one of:" in err
+
+
+def test_console_command_exits_non_zero_without_traceback(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "kinn", "trainer.stpes=10"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert (
+        proc.stderr.strip().splitlines() == [proc.stderr.strip()] and "trainer.stpes" in proc.stderr
+    )
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_help_lists_problems_and_models(capsys, toy_conf):
+    code, out, _ = run_main(capsys, "--help", "--config-dir", str(toy_conf))
+    assert code == 0
+    for name in ("plate_hole", "poisson1d", "toy1d", "kan", "kan_chebyshev", "mlp"):
+        assert name in out
+
+
+def test_fit_is_dispatched_to_its_own_config(capsys, tmp_path):
+    code, _, err = run_main(capsys, "fit", "data=x.csv", "target=y", f"hydra.run.dir={tmp_path}")
+    try:
+        import kinn.symbolic  # noqa: F401
+    except ModuleNotFoundError:
+        assert code == 2 and "kinn.symbolic is not part of this installation" in err
+    code, _, err = run_main(capsys, "fit", "trainer.seed=1", f"hydra.run.dir={tmp_path}")
+    assert code == 2 and "trainer" in err  # fit.yaml has no trainer group
