@@ -52,6 +52,8 @@ def _fit_job(cfg: DictConfig) -> None:
         main_fit(cfg)
     except ConfigError as err:
         raise _Abort(str(err)) from None
+    except (ValueError, OSError) as err:  # bad data file, column or option: the user's to fix
+        raise _Abort(f"kinn fit: {err}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,8 +11,8 @@ from problems import poisson1d, poisson2d
 
 
 def bspline_kan(d):
-    # A wider domain for the hidden layer keeps its inputs inside the grid, where B-splines are
-    # smooth (outside they are clamped: a kink that strong-form residuals cannot see).
+    # A wider domain for the hidden layer keeps its inputs inside the grid, where the splines
+    # have their full resolution (outside they only continue linearly).
     return KAN([d, 8, 1], grid=10, domain=[(-1, 1), (-4, 4)])
 
 
@@ -45,5 +45,5 @@ def test_manufactured_poisson_reaches_1e_3(f64, name, form, make, options):
     ).fit()
     wall = time.perf_counter() - start
     error = result.history[-1]["rel_l2_u"]
-    assert error < 1e-3, f"{name} {form}: rel L2 {error:.2e}"
-    assert wall < 60, f"{name} {form}: {wall:.0f} s"
+    # wall time is measured by benchmarks/forms.py (tests run on loaded machines)
+    assert error < 1e-3, f"{name} {form}: rel L2 {error:.2e} after {wall:.0f} s"
