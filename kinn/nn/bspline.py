@@ -116,15 +116,28 @@ def _check_grid(grid_size: int) -> None:
         raise ValueError(f"grid must be an integer >= 1 (number of intervals), got {grid_size!r}")
 
 
-def _horner_columns(u: torch.Tensor, coef: list[list[float]], factor=None) -> torch.Tensor:
+def _end_slopes(coef: list[list[float]]) -> tuple[list[float], list[float]]:
+    """d/du of ``[1, u, .., u^k] @ coef`` at u = 0 and at u = 1, per column."""
+    at0 = list(coef[1]) if len(coef) > 1 else [0.0] * len(coef[0])
+    at1 = [sum(p * row[c] for p, row in enumerate(coef)) for c in range(len(coef[0]))]
+    return at0, at1
+
+
+def _horner_columns(
+    u: torch.Tensor, coef: list[list[float]], factor=None, tail=None
+) -> torch.Tensor:
     """``([1, u, .., u^k] @ coef) * factor`` by Horner's rule, one column at a time.
+
+    ``tail = (left, right, (slopes0, slopes1))`` adds ``left * slopes0 + right * slopes1``
+    per column (the linear continuation beyond the ends of the domain).
 
     u, factor: ``(N, I)`` -> ``(N, I, k+1)``. Scalar coefficients on contiguous ``(N, I)``
     tensors are several times faster on CPU than a broadcast over a trailing axis of size k+1;
     outside autograd the updates run in place. Leading zero coefficients are skipped.
     """
+    tensors = [u, factor] + ([] if tail is None else list(tail[:2]))
     inplace = not (
-        torch.is_grad_enabled() and (u.requires_grad or factor is not None and factor.requires_grad)
+        torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
     )
     out = u.new_empty(*u.shape, len(coef[0]))
     for r in range(len(coef[0])):
@@ -145,6 +158,12 @@ def _horner_columns(u: torch.Tensor, coef: list[list[float]], factor=None) -> to
                         acc = acc * u
         if factor is not None:
             acc = acc.mul_(factor) if inplace else acc * factor
+        if tail is not None:
+            left, right, (s0, s1) = tail
+            if inplace:
+                acc.add_(left, alpha=s0[r]).add_(right, alpha=s1[r])
+            else:
+                acc = acc + left * s0[r] + right * s1[r]
         out[..., r] = acc
     return out
 
@@ -175,7 +194,10 @@ def uniform_local(
     out = []
     for r in range(first, order + 1):
         if r == 0:
-            vals = _horner_columns(u, coef[0]) + _horner_columns(u, coef[1], excess)
+            # beyond the domain u sits at 0 or 1, where the slopes d/du of the bases are fixed
+            # numbers: the linear tail costs two scalar updates per basis, not a second Horner
+            left, right = excess.clamp(max=0), excess.clamp(min=0)
+            vals = _horner_columns(u, coef[0], tail=(left, right, _end_slopes(coef[0])))
         else:
             factor = inv_h.pow(r).expand_as(u)
             if r >= 2:
