@@ -247,9 +247,10 @@ def fit_arrays(
     candidates: list[tuple[str, sympy.Expr]] = []
 
     tol = float(np.clip(3.0 * rel, 2e-3, 5e-2))
-    found = separable_search(network, std.lo, std.hi, symbols, library, rule, tol=tol, seed=seed)
-    if found is not None:
-        candidates.append(("separable", found))
+    found = separable_search(
+        network, std.lo, std.hi, symbols, library, rule, tol=tol, seed=seed, alternatives=True
+    )
+    candidates.extend(("separable", expr) for expr in found)
     # the edge-by-edge reading of the network, in standardised coordinates mapped back
     sym = SymbolicKAN(copy.deepcopy(kan))
     net_formula = None
@@ -261,7 +262,7 @@ def fit_arrays(
         net_formula = sym.formula(std.inputs(symbols))[0] * std.ys + std.ym
         return net_formula
 
-    if found is None or always_read_network:
+    if not found or always_read_network:
         candidates.append(("network", read_network()))
 
     rows: list[dict] = []
