@@ -242,8 +242,9 @@ def fit_arrays(
 
     net_val = network(X[val])
     rel = float(np.sqrt(np.mean((net_val - y[val]) ** 2)) / (np.std(y[train]) or 1.0))
-    # formulas whose validation error is below half the network's are equally good
-    floor = max(0.5 * (1.0 - r2_score(y[val], net_val)), 1e-14)
+    # formulas whose validation error is below a fifth of the network's are equally good (a
+    # formula that fits clearly better than the network is read over the network's errors)
+    floor = max(0.2 * (1.0 - r2_score(y[val], net_val)), 1e-14)
     candidates: list[tuple[str, sympy.Expr]] = []
 
     tol = float(np.clip(3.0 * rel, 2e-3, 5e-2))

@@ -32,7 +32,10 @@ Model = Callable[[np.ndarray], np.ndarray]
 _LEAF_TRANSFORMS = ("id", "log")
 
 # alternatives a node hands up (plus its most accurate one; a parent combines them all)
-_KEEP = 3
+_KEEP = 6
+
+# formulas the whole search hands to the data, where constants are refitted and compared
+_ROOT_KEEP = 24
 
 # one decade of error is worth ten operations when formulas are compared
 _OPS_WEIGHT = 0.1
@@ -87,7 +90,15 @@ class _Search:
         return lo + (hi - lo) * self.rng.random((m, lo.size))
 
     def node(
-        self, f: Model, lo, hi, syms, depth: int, noise: float, leaf_all: bool = False
+        self,
+        f: Model,
+        lo,
+        hi,
+        syms,
+        depth: int,
+        noise: float,
+        leaf_all: bool = False,
+        keep: int = _KEEP,
     ) -> list[sympy.Expr]:
         """Formulas for ``f`` on the box [lo, hi] in ``syms``, best first (the :data:`_KEEP`
         shortest and the most accurate; an empty list when none is found). ``noise`` is the
@@ -141,12 +152,14 @@ class _Search:
                     found.append((key, ops, err, expr))
                     exact = exact or err <= 0.1 * tol
             # one-variable options are fitted already: all of them are compared
-            if exact or (len(found) >= 3 and len(syms) > 1):
+            if (exact and not leaf_all) or (len(found) >= 3 and len(syms) > 1):
                 break
         found.sort(key=lambda t: t[:2])
         # formulas that agree with the model equally well are told apart on the data later:
         # the shortest ones and the most accurate one go up
-        keep = found[:_KEEP]
+        if leaf_all and len(syms) == 1:
+            keep = len(found)  # the model cannot rank functions the library lacks: all go up
+        keep = found[:keep]
         best = min(found, key=lambda t: t[2], default=None)
         if best is not None and all(best is not t for t in keep):
             keep.append(best)
@@ -370,7 +383,7 @@ def separable_search(
         tol: relative accuracy expected of ``model``; separability tests and fits accept errors
             up to about this size (relative to the spread of the values).
         depth: maximal number of nested splits. seed: random probes (deterministic per seed).
-        alternatives: return every formula that agrees with ``model`` (up to 3, best first),
+        alternatives: return every formula that agrees with ``model`` (up to 24, best first),
             so that formulas the model cannot tell apart can be compared on the data.
 
     Returns:
@@ -393,7 +406,7 @@ def separable_search(
         return np.asarray(model(x), dtype=np.float64).reshape(-1)
 
     noise = tol * float(np.std(f(search.box(lo, hi, n_probe))))
-    found = search.node(f, lo, hi, list(symbols), depth, noise)
+    found = search.node(f, lo, hi, list(symbols), depth, noise, keep=_ROOT_KEEP)
     if alternatives:
         return found
     return found[0] if found else None
