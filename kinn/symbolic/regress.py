@@ -31,6 +31,8 @@ __all__ = ["SymbolicReport", "fit_arrays", "fit_model", "r2_score"]
 # joint least squares over many constants is slow and rarely changes the ranking
 _MAX_REFINE = 16
 _MAX_SNAP = 20
+# formulas tied on the validation data that are snapped and compared again
+_MAX_TIED = 6
 
 
 def r2_score(y_true, y_pred) -> float:
@@ -247,9 +249,10 @@ def fit_arrays(
     candidates: list[tuple[str, sympy.Expr]] = []
 
     tol = float(np.clip(3.0 * rel, 2e-3, 5e-2))
-    found = separable_search(network, std.lo, std.hi, symbols, library, rule, tol=tol, seed=seed)
-    if found is not None:
-        candidates.append(("separable", found))
+    found = separable_search(
+        network, std.lo, std.hi, symbols, library, rule, tol=tol, seed=seed, alternatives=True
+    )
+    candidates.extend(("separable", expr) for expr in found)
     # the edge-by-edge reading of the network, in standardised coordinates mapped back
     sym = SymbolicKAN(copy.deepcopy(kan))
     net_formula = None
@@ -261,7 +264,7 @@ def fit_arrays(
         net_formula = sym.formula(std.inputs(symbols))[0] * std.ys + std.ym
         return net_formula
 
-    if found is None or always_read_network:
+    if not found or always_read_network:
         candidates.append(("network", read_network()))
 
     rows: list[dict] = []
@@ -276,19 +279,33 @@ def fit_arrays(
             return
         ops = count_ops(expr)
         rows.append({"source": source, "formula": str(expr), "val_r2": score, "complexity": ops})
-        ranked.append((round(np.log10(max(1.0 - score, floor)), 1), ops, len(ranked), expr))
+        ranked.append((1.0 - score, ops, len(ranked), expr))
 
     for source, expr in candidates:
         consider(source, expr)
-    if net_formula is None and (not ranked or min(ranked)[0] > np.log10(floor) + 0.5):
+    if net_formula is None and (not ranked or min(ranked)[0] > 10**0.5 * floor):
         # no near-exact separable formula: let the edge-by-edge reading compete
         consider("network", read_network())
-    chosen = min(ranked)[3] if ranked else None
-    if chosen is None:
+    if ranked:
+        # a formula far more accurate than the network shows the data are more accurate than
+        # the network (little noise): then the network's error no longer hides differences
+        floor = max(min(floor, 10.0 * min(ranked)[0]), 1e-14)
+        ranked = [(round(np.log10(max(e, floor)), 1), *rest) for e, *rest in ranked]
+    if not ranked:
         raise ValueError("no formula could be evaluated on the data")
-    if len(chosen.atoms(sympy.Float)) <= _MAX_SNAP:
-        chosen, _ = snap_constants(chosen, symbols, X[fit_idx], y[fit_idx])
-    chosen = round_constants(chosen, digits)
+    # formulas the data cannot tell apart are compared once their constants are snapped: the
+    # right structure snaps to a short formula, an approximation keeps odd constants
+    ranked.sort()
+    tied = [r for r in ranked if r[0] == ranked[0][0]][:_MAX_TIED]
+    final = []
+    for _, _, index, expr in tied:
+        if len(expr.atoms(sympy.Float)) <= _MAX_SNAP:
+            expr, _ = snap_constants(expr, symbols, X[fit_idx], y[fit_idx])
+        expr = round_constants(expr, digits)
+        err = 1.0 - r2_score(y[val], _evaluate(expr, symbols, X[val]))
+        key = round(np.log10(max(err, floor)), 1) if np.isfinite(err) else np.inf
+        final.append((key, count_ops(expr), index, expr))
+    chosen = min(final)[3]
 
     scores = {
         "data_train": r2_score(y[train], _evaluate(chosen, symbols, X[train])),

@@ -31,6 +31,12 @@ Model = Callable[[np.ndarray], np.ndarray]
 
 _LEAF_TRANSFORMS = ("id", "log")
 
+# alternatives a node hands up (plus its most accurate one; a parent combines them all)
+_KEEP = 6
+
+# formulas the whole search hands to the data, where constants are refitted and compared
+_ROOT_KEEP = 24
+
 # one decade of error is worth ten operations when formulas are compared
 _OPS_WEIGHT = 0.1
 
@@ -83,17 +89,30 @@ class _Search:
     def box(self, lo, hi, m):
         return lo + (hi - lo) * self.rng.random((m, lo.size))
 
-    def node(self, f: Model, lo, hi, syms, depth: int, noise: float) -> sympy.Expr | None:
-        """A formula for ``f`` on the box [lo, hi] in ``syms``, or None. ``noise`` is the
+    def node(
+        self,
+        f: Model,
+        lo,
+        hi,
+        syms,
+        depth: int,
+        noise: float,
+        leaf_all: bool = False,
+        keep: int = _KEEP,
+    ) -> list[sympy.Expr]:
+        """Formulas for ``f`` on the box [lo, hi] in ``syms``, best first (the :data:`_KEEP`
+        shortest and the most accurate; an empty list when none is found). ``noise`` is the
         absolute error of ``f``: children inherit it (scaled through transforms), so a small
-        part of the model is not asked for more relative accuracy than the model has."""
+        part of the model is not asked for more relative accuracy than the model has.
+        ``leaf_all``: a one-variable ``f`` is also fitted through every transform (for a
+        variable that is a ratio or product of inputs, whose powers the library lacks)."""
         probe = self.box(lo, hi, self.n)
         values = f(probe)
         scale = float(np.std(values))
         if not np.all(np.isfinite(values)):
-            return None
+            return []
         if scale <= max(noise, 1e-12 * (1.0 + float(np.abs(values).mean()))):
-            return sympy.Float(float(values.mean()))
+            return [sympy.Float(float(values.mean()))]
         tol = min(max(noise / scale, 1e-6), 0.3)
         sign = _sign(values)
         options = []
@@ -115,7 +134,7 @@ class _Search:
             if len(syms) == 1:
                 # powers and reciprocals of a candidate are mostly candidates already; log
                 # adds what the library lacks (exp of a candidate, free power laws)
-                if tr.name in _LEAF_TRANSFORMS:
+                if tr.name in _LEAF_TRANSFORMS or leaf_all:
                     options.extend(self._leaf(g, lo, hi, syms[0], tr, s, noise_g / spread))
             elif depth > 0:
                 options.extend(self._split(g, lo, hi, syms, tr, s, noise_g, spread))
@@ -124,14 +143,27 @@ class _Search:
         # accuracy, the shortest formula wins
         found = []
         for _, build in options[:8]:
-            expr = build(depth)
-            err = self._error(expr, f, lo, hi, syms, scale) if expr is not None else math.inf
-            if err <= 3 * tol:
-                ops = count_ops(expr)
-                found.append((2 * math.log10(max(err, tol)) + _OPS_WEIGHT * ops, ops, expr))
-                if len(found) == 3 or err <= 0.1 * tol:
-                    break
-        return min(found, key=lambda t: t[:2])[2] if found else None
+            exact = False
+            for expr in build(depth):
+                err = self._error(expr, f, lo, hi, syms, scale)
+                if err <= 3 * tol:
+                    ops = count_ops(expr)
+                    key = 2 * math.log10(max(err, tol)) + _OPS_WEIGHT * ops
+                    found.append((key, ops, err, expr))
+                    exact = exact or err <= 0.1 * tol
+            # one-variable options are fitted already: all of them are compared
+            if (exact and not leaf_all) or (len(found) >= 3 and len(syms) > 1):
+                break
+        found.sort(key=lambda t: t[:2])
+        # formulas that agree with the model equally well are told apart on the data later:
+        # the shortest ones and the most accurate one go up
+        if leaf_all and len(syms) == 1:
+            keep = len(found)  # the model cannot rank functions the library lacks: all go up
+        keep = found[:keep]
+        best = min(found, key=lambda t: t[2], default=None)
+        if best is not None and all(best is not t for t in keep):
+            keep.append(best)
+        return [t[3] for t in keep]
 
     def _error(self, expr, f, lo, hi, syms, scale) -> float:
         x = self.box(lo, hi, self.n)
@@ -154,7 +186,7 @@ class _Search:
             return []
         score = self.rule.score(fit, floor=(tol / 3) ** 2) + self.rule.weight * tr.complexity
         expr = s * tr.inverse(fit.sympy(sym))
-        return [(score, lambda depth: expr)]
+        return [(score, lambda depth: [expr])]
 
     def _split(self, g, lo, hi, syms, tr, s, noise, spread_g):
         k = len(syms)
@@ -192,7 +224,82 @@ class _Search:
                     if err <= 3 * tol:
                         build = self._product(g, lo, hi, syms, A, B, d, tr, s, t1 - d, p, noise)
                         options.append((cost + 0.1 + 0.2 * kind + _clean(err, tol), build))
+        tol = min(max(noise / spread_g, 1e-6), 0.3)
+        options.extend(self._scalings(g, lo, hi, syms, tr, s, noise, tol))
         return options
+
+    def _scalings(self, g, lo, hi, syms, tr, s, noise, tol):
+        """Dependence on two positive inputs through ``x_i / x_j`` (``power`` 1) or
+        ``x_i * x_j`` (``power`` -1) only: ``g`` is unchanged when ``x_i -> lam x_i``,
+        ``x_j -> lam^power x_j``, the scale invariance of dimensional analysis. The pair is
+        then replaced by one variable ``u = x_i x_j^-power`` and the rest searched on."""
+        k = len(syms)
+        p = self.box(lo, hi, self.n)
+        t = g(p)
+        spread = float(np.std(t))
+        if not spread > 0:
+            return []
+        cost = self.rule.weight * tr.complexity
+        options = []
+        for i, j in itertools.combinations(range(k), 2):
+            if lo[i] <= 0 or lo[j] <= 0:
+                continue
+            for power in (1, -1):
+                if power == 1:
+                    a, b = (
+                        np.maximum(lo[i] / p[:, i], lo[j] / p[:, j]),
+                        np.minimum(hi[i] / p[:, i], hi[j] / p[:, j]),
+                    )
+                else:
+                    a, b = (
+                        np.maximum(lo[i] / p[:, i], p[:, j] / hi[j]),
+                        np.minimum(hi[i] / p[:, i], p[:, j] / lo[j]),
+                    )
+                lam = a * (b / a) ** self.rng.random(len(p))
+                moved, only_i, only_j = p.copy(), p.copy(), p.copy()
+                moved[:, i] *= lam
+                moved[:, j] *= lam**power
+                only_i[:, i] = moved[:, i]
+                only_j[:, j] = moved[:, j]
+                err = float(np.sqrt(np.mean((g(moved) - t) ** 2)) / spread)
+                dep_i = float(np.sqrt(np.mean((g(only_i) - t) ** 2)) / spread)
+                dep_j = float(np.sqrt(np.mean((g(only_j) - t) ** 2)) / spread)
+                # the test means something only where both inputs matter on their own
+                if err <= 3 * tol and min(dep_i, dep_j) > 10 * max(err, tol):
+                    build = self._reduce(g, lo, hi, syms, i, j, power, p, tr, s, noise)
+                    options.append((cost + 0.3 + _clean(err, tol), build))
+        return options
+
+    def _reduce(self, g, lo, hi, syms, i, j, power, p, tr, s, noise):
+        k = len(syms)
+        keep = [m for m in range(k) if m != j]
+        u_sym = sympy.Dummy("u", positive=True)
+        u = p[:, i] * p[:, j] ** -power
+        # the ends of the u range are reached only at corners of the box
+        lo2, hi2 = lo[keep].copy(), hi[keep].copy()
+        col = keep.index(i)
+        lo2[col], hi2[col] = np.quantile(u, [0.02, 0.98])
+        syms2 = [u_sym if m == i else syms[m] for m in keep]
+
+        def reduced(z):
+            uz = z[:, col]
+            if power == 1:  # x_i = u x_j
+                a, b = np.maximum(lo[j], lo[i] / uz), np.minimum(hi[j], hi[i] / uz)
+            else:  # x_i = u / x_j
+                a, b = np.maximum(lo[j], uz / hi[i]), np.minimum(hi[j], uz / lo[i])
+            xj = np.sqrt(a * np.maximum(b, a))
+            x = np.empty((len(z), k))
+            x[:, keep] = z
+            x[:, j] = xj
+            x[:, i] = uz * xj**power
+            return g(x)
+
+        def build(depth):
+            inner = self.node(reduced, lo2, hi2, syms2, depth - 1, noise, leaf_all=True)
+            ratio = syms[i] * syms[j] ** -power
+            return [s * tr.inverse(e.xreplace({u_sym: ratio})) for e in inner]
+
+        return build
 
     @staticmethod
     def _compose(x_a, A, x_b, B, k):
@@ -211,16 +318,16 @@ class _Search:
                 lambda xa: g(self._compose(xa, A, np.broadcast_to(b0, (len(xa), len(B))), B, k)),
                 lo[A], hi[A], [syms[i] for i in A], depth - 1, noise,
             )  # fmt: skip
-            if left is None:
-                return None
+            if not left:
+                return []
             right = self.node(
                 lambda xb: g(self._compose(np.broadcast_to(a0, (len(xb), len(A))), A, xb, B, k))
                 - base,
                 lo[B], hi[B], [syms[i] for i in B], depth - 1, noise,
             )  # fmt: skip
-            if right is None:
-                return None
-            return s * tr.inverse(left + right)
+            if not right:
+                return []
+            return [s * tr.inverse(a + b) for a in left for b in right]
 
         return build
 
@@ -240,16 +347,16 @@ class _Search:
                 - d,
                 lo[A], hi[A], [syms[i] for i in A], depth - 1, noise,
             )  # fmt: skip
-            if left is None:
-                return None
+            if not left:
+                return []
             right = self.node(
                 lambda xb: (g(self._compose(np.broadcast_to(a0, (len(xb), len(A))), A, xb, B, k))
                             - d) / base,
                 lo[B], hi[B], [syms[i] for i in B], depth - 1, noise / abs(base),
             )  # fmt: skip
-            if right is None:
-                return None
-            return s * tr.inverse(sympy.Float(d) + left * right)
+            if not right:
+                return []
+            return [s * tr.inverse(sympy.Float(d) + a * b) for a in left for b in right]
 
         return build
 
@@ -265,7 +372,8 @@ def separable_search(
     depth: int = 4,
     seed: int = 0,
     n_probe: int = 256,
-) -> sympy.Expr | None:
+    alternatives: bool = False,
+) -> sympy.Expr | list[sympy.Expr] | None:
     """Search a formula for ``model`` on the box ``[lo, hi]`` by recursive separation.
 
     Args:
@@ -275,10 +383,13 @@ def separable_search(
         tol: relative accuracy expected of ``model``; separability tests and fits accept errors
             up to about this size (relative to the spread of the values).
         depth: maximal number of nested splits. seed: random probes (deterministic per seed).
+        alternatives: return every formula that agrees with ``model`` (up to 24, best first),
+            so that formulas the model cannot tell apart can be compared on the data.
 
     Returns:
         A sympy expression with float constants that agrees with ``model`` to about ``tol``, or
-        None when no separable structure explains it.
+        None when no separable structure explains it (with ``alternatives``: a list, maybe
+        empty).
     """
     lo = np.asarray(lo, dtype=np.float64).reshape(-1)
     hi = np.asarray(hi, dtype=np.float64).reshape(-1)
@@ -295,7 +406,10 @@ def separable_search(
         return np.asarray(model(x), dtype=np.float64).reshape(-1)
 
     noise = tol * float(np.std(f(search.box(lo, hi, n_probe))))
-    return search.node(f, lo, hi, list(symbols), depth, noise)
+    found = search.node(f, lo, hi, list(symbols), depth, noise, keep=_ROOT_KEEP)
+    if alternatives:
+        return found
+    return found[0] if found else None
 
 
 # --------------------------------------------------------------------------------------------

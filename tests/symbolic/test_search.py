@@ -45,3 +45,20 @@ def test_search_rejects_an_inconsistent_box():
 def test_rounding_merges_floats_with_pi_and_keeps_exact_pi():
     expr = round_constants(0.3183098861837907 * sympy.pi * x / y + sympy.sin(sympy.pi * x), 4)
     assert expr == sympy.Float(1.0, 4) * x / y + sympy.sin(sympy.pi * x)
+
+
+def test_search_reduces_a_pair_of_inputs_to_their_ratio():
+    # sin(x / y) separates neither as a sum nor as a product: only the scale invariance
+    # x -> lam x, y -> lam y reduces it to one variable
+    truth = z * sympy.sin(x / y)
+    syms = [x, y, z]
+    f = sympy.lambdify(syms, truth, "numpy")
+    lo, hi = np.array([(1, 3), (1, 3), (1, 2)], float).T
+    X = lo + (hi - lo) * np.random.default_rng(0).random((500, 3))
+    found = separable_search(
+        lambda a: f(*a.T), lo, hi, syms, default_library(), tol=1e-3, alternatives=True
+    )
+    assert found
+    formula, rmse = snap_constants(found[0], syms, X, f(*X.T))
+    assert rmse < 1e-9
+    assert formula.has(sympy.sin(x / y))
