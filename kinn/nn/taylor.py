@@ -230,7 +230,8 @@ class _KANRows(torch.autograd.Function):
         reuse = not graph
         need_j, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         grad_j = grad_w = None
-        index, bases, local, base_fs, base_rows = _local_rows(layer, J, layout, 1, reuse)
+        extra = 1 if need_j else 0  # one more derivative only to pass gradients to J
+        index, bases, local, base_fs, base_rows = _local_rows(layer, J, layout, extra, reuse)
         L = local.shape[-1]
         narrow = index is not None and O <= _NARROW
         if narrow:
