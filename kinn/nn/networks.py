@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .activations import activation
-from .layers import BSplineKANLayer, ChebyshevKANLayer, KANLayer
+from .layers import BSplineKANLayer, ChebyshevKANLayer
 
 __all__ = ["KAN", "MLP"]
 
@@ -139,7 +139,3 @@ class MLP(nn.Module):
 
     def extra_repr(self) -> str:
         return f"width={self.width}, activation={self.activation!r}"
-
-
-def is_kan_layer(module: nn.Module) -> bool:
-    return isinstance(module, KANLayer)
