@@ -209,9 +209,18 @@ def _problem_lines(config_dir: Path | None) -> list[str]:
     names = sorted(set(options("problem", config_dir)) | set(known))
     lines = []
     for name in names:
-        doc = (getattr(known.get(name), "__doc__", None) or "").strip().splitlines()
-        lines.append(f"  {name:<20} {doc[0] if doc else ''}".rstrip())
+        lines.append(f"  {name:<20} {_title(known.get(name))}".rstrip())
     return lines
+
+
+def _title(factory) -> str:
+    """A problem's title: the head of its module docstring (up to ': '), else of its own."""
+    module = sys.modules.get(getattr(factory, "__module__", ""), None)
+    for doc in (getattr(module, "__doc__", None), getattr(factory, "__doc__", None)):
+        first = (doc or "").strip().splitlines()
+        if first:
+            return first[0].split(": ")[0].rstrip(".")
+    return ""
 
 
 def help_text(config_dir: Path | None = None) -> str:
