@@ -111,9 +111,9 @@ def _dot_last(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def _columns(index: torch.Tensor, n_local: int, n_basis: int) -> torch.Tensor:
     """Feature column of every local basis: ``(N, I*L)`` for the flat ``(.., I*K)`` layout."""
     n, i = index.shape
-    offset = torch.arange(i, device=index.device).mul_(n_basis).unsqueeze(-1)
-    start = index.unsqueeze(-1) + offset  # (N, I, 1)
-    return (start + torch.arange(n_local, device=index.device)).view(n, i * n_local)
+    start = index + torch.arange(i, device=index.device).mul_(n_basis)  # (N, I)
+    # L contiguous adds and one stack beat a broadcast add over a trailing axis of size L
+    return torch.stack([start + l for l in range(n_local)], dim=-1).view(n, i * n_local)
 
 
 _WORKSPACE: dict[tuple, torch.Tensor] = {}
