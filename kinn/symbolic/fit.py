@@ -24,6 +24,7 @@ __all__ = ["CandidateFit", "EdgeFit", "SelectionRule", "fit_edge"]
 _N_COARSE = 96
 _N_REFINE = 200
 _N_REFINED = 3
+_RUNNER_UP = 100.0
 _ZOOM = 9
 _ALPHA = np.geomspace(0.05, 30.0, 18)
 _GAMMA = np.linspace(-2.0, 2.0, 13)
@@ -377,8 +378,11 @@ def fit_edge(
             starts.append((best[0] / max(yyc, 1e-300), cand, inner, best[1], best[2]))
     # refine the promising starts only; the others keep their (valid, coarse) fit
     starts.sort(key=lambda s: s[0])
-    for rank, (_err, cand, inner, theta, branch) in enumerate(starts):
-        if rank < _N_REFINED:
+    best_err = starts[0][0] if starts else 0.0
+    for rank, (err, cand, inner, theta, branch) in enumerate(starts):
+        # refine the top few, skipping runners-up a hundredfold worse than the leader: with
+        # clean data that is every wrong candidate, and refinement costs most of a fit
+        if rank < _N_REFINED and (rank == 0 or err <= _RUNNER_UP * best_err + 1e-12):
             theta = _refine(cand, inner, theta, branch, x[ir], y[ir])
         fit = _finish(cand, inner, theta, branch, x, y, yy)
         fits[cand.name] = fit or CandidateFit(cand, 1.0, 0.0, 0.0, float(y.mean()), -math.inf)
