@@ -46,3 +46,21 @@ def run_isolated(module: str, case: dict) -> dict:
     if out.returncode != 0:
         return {**case, "error": out.stderr.strip().splitlines()[-1:] or ["failed"]}
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure(step, repeat: int = 20) -> dict:
+    """Peak memory of one ``step()`` above the level before it, then its median time."""
+    before = rss_mib()
+    step()
+    peak = peak_rss_mib() - before
+    return {"ms": round(timeit(step, repeat=repeat), 3), "peak_mib": round(peak, 1)}
+
+
+def pykan_available(benchmark: str) -> bool:
+    """Whether pykan imports; prints a note line when it does not."""
+    try:
+        import kan  # noqa: F401
+    except ImportError:
+        print(json.dumps({"benchmark": benchmark, "note": "pykan not installed; skipped"}))
+        return False
+    return True

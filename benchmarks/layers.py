@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmarks.common import peak_rss_mib, rss_mib, run_isolated, timeit
+from benchmarks.common import measure, pykan_available, run_isolated
 
 N, WIDTHS, GRID = 4096, [64, 64, 64], 10
 
@@ -91,11 +91,7 @@ def run_case(case: dict) -> dict:
         model.zero_grad(set_to_none=True)
         model(x).square().mean().backward()
 
-    before = rss_mib()
-    step()
-    peak = peak_rss_mib() - before
-    ms = timeit(step, repeat=case.get("repeat", 20))
-    return {**case, "benchmark": "layers", "ms": round(ms, 3), "peak_mib": round(peak, 1)}
+    return {**case, "benchmark": "layers", **measure(step, repeat=case.get("repeat", 20))}
 
 
 def main() -> None:
@@ -107,12 +103,8 @@ def main() -> None:
         print(json.dumps(run_case(json.loads(args.case))))
         return
     kinds = ["kinn_bspline", "kinn_chebyshev", "mlp", "recursive"]
-    try:
-        import kan  # noqa: F401
-
+    if pykan_available("layers"):
         kinds.append("pykan")
-    except ImportError:
-        print(json.dumps({"benchmark": "layers", "note": "pykan not installed; skipped"}))
     for degree in (int(d) for d in args.degrees.split(",")):
         rows = {}
         for kind in kinds:

@@ -17,7 +17,7 @@ import math
 
 import torch
 
-from benchmarks.common import peak_rss_mib, rss_mib, run_isolated, timeit
+from benchmarks.common import measure, pykan_available, run_isolated
 
 WIDTHS, GRID = [2, 16, 16, 1], 10
 
@@ -64,11 +64,7 @@ def run_case(case: dict) -> dict:
         loss.backward()
         opt.step()
 
-    before = rss_mib()
-    step()
-    peak = peak_rss_mib() - before
-    ms = timeit(step, repeat=case.get("repeat", 20))
-    return {**case, "benchmark": "pinn_step", "ms": round(ms, 3), "peak_mib": round(peak, 1)}
+    return {**case, "benchmark": "pinn_step", **measure(step, repeat=case.get("repeat", 20))}
 
 
 def main() -> None:
@@ -81,12 +77,8 @@ def main() -> None:
         print(json.dumps(run_case(json.loads(args.case))))
         return
     kinds = ["kan_jet", "kan_autograd", "chebyshev_jet", "mlp_autograd"]
-    try:
-        import kan  # noqa: F401
-
+    if pykan_available("pinn_step"):
         kinds.append("pykan_autograd")
-    except ImportError:
-        print(json.dumps({"benchmark": "pinn_step", "note": "pykan not installed; skipped"}))
     for n in (int(s) for s in args.sizes.split(",")):
         for degree in (int(d) for d in args.degrees.split(",")):
             rows = {}
