@@ -168,12 +168,20 @@ def _propagate(module: nn.Module, J, rows: RowLayout):
         for child in module:
             J = _propagate(child, J, rows)
         return J
+    name = _activation_name(module)
+    if name is None:
+        raise _Unsupported(module)
+    return _activation(J, name, rows)
+
+
+def _activation_name(module: nn.Module) -> str | None:
+    """The jet rule's name for an activation module, or None (other settings: no rule)."""
     name = _MODULE_ACTIVATIONS.get(type(module))
-    if name is not None and (type(module) is not nn.GELU or module.approximate == "none"):
-        if type(module) is nn.Softplus and (module.beta != 1 or module.threshold != 20):
-            raise _Unsupported(module)
-        return _activation(J, name, rows)
-    raise _Unsupported(module)
+    if type(module) is nn.GELU and module.approximate != "none":
+        return None
+    if type(module) is nn.Softplus and (module.beta != 1 or module.threshold != 20):
+        return None
+    return name
 
 
 def supports_jet(net: nn.Module) -> bool:
@@ -192,7 +200,7 @@ def _check_modules(module: nn.Module) -> None:
         for child in module:
             _check_modules(child)
         return
-    if type(module) in _MODULE_ACTIVATIONS:
+    if _activation_name(module) is not None:
         return
     raise _Unsupported(module)
 

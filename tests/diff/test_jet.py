@@ -110,6 +110,13 @@ def test_partial_names_and_products_follow_calculus():
     torch.testing.assert_close(f.laplacian()[:, 0], -torch.sin(x[:, 0]) * x[:, 1])
 
 
+def test_activation_settings_without_a_rule_fall_back_to_autograd():
+    net = nn.Sequential(nn.Linear(2, 3), nn.GELU(approximate="tanh"), nn.Linear(3, 1))
+    assert not supports_jet(net)
+    x = torch.rand(6, 2)
+    torch.testing.assert_close(jet(net, x).hess, jet_of(net, x).hess)
+
+
 def test_unknown_modules_fall_back_to_autograd():
     class Odd(nn.Module):
         def forward(self, x):
