@@ -23,6 +23,7 @@ import os
 
 import torch
 
+from . import _native
 from .activations import activation_derivatives
 
 __all__ = ["RowLayout", "kan_rows", "release_workspace"]
@@ -197,9 +198,90 @@ def _gathered_weight(weight, cols, I, K, L):
 _NARROW = 2
 
 
+_MATRICES: dict[tuple, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+
+
+def _native_spec(layer, J: torch.Tensor, weight: torch.Tensor, layout: RowLayout):
+    """The fused kernel's arguments for this call, or None where it does not apply.
+
+    It applies to uniform B-spline grids on CPU in float32/float64, up to second-order rows,
+    outside ``torch.compile`` and with no graph of the backward requested (nested autograd
+    through the backward takes the differentiable PyTorch path).
+    """
+    if not (
+        getattr(layer, "uniform", False)
+        and J.device.type == "cpu"
+        and J.dtype in (torch.float32, torch.float64)
+        and weight.dtype == J.dtype
+        and layout.order <= 2
+        and layout.n_rows <= _native.MAX_ROWS
+        and not torch.compiler.is_compiling()
+        and _native.available()
+    ):
+        return None
+    lib = _native.library(layer.degree, J.dtype)
+    if lib is None:
+        return None
+    key = (layer.degree, J.dtype)
+    if key not in _MATRICES:
+        from .bspline import _end_slopes, bspline_matrix
+
+        mats = [bspline_matrix(layer.degree, r) for r in range(4)]
+        s0, s1 = _end_slopes(mats[0].tolist())
+        _MATRICES[key] = (
+            torch.stack(mats).to(J.dtype).contiguous(),
+            torch.tensor(s0, dtype=J.dtype),
+            torch.tensor(s1, dtype=J.dtype),
+        )
+    M, s0, s1 = _MATRICES[key]
+    pairs = getattr(layout, "_native_pairs", None)
+    if pairs is None:
+        pairs = layout._native_pairs = (
+            torch.tensor(layout.pa, dtype=torch.int32),
+            torch.tensor(layout.pb, dtype=torch.int32),
+        )
+    lo = layer.grid[:, 0]
+    inv_h = (1.0 / (layer.grid[:, 1] - lo)).to(J.dtype).contiguous()
+    return _native.Spec(
+        lib,
+        lo.to(J.dtype).contiguous(),
+        inv_h,
+        M,
+        s0,
+        s1,
+        *pairs,
+        layer.grid_size,
+        layer.degree,
+        layout.d,
+        layout.order,
+        int(layer.base == "silu"),
+    )
+
+
+def _base_table(layer, spec, J: torch.Tensor, n_derivs: int):
+    """Base-branch derivatives ``(n_derivs, N, I)``, or None without a base branch.
+
+    For SiLU only ``sigmoid(v)`` ``(1, N, I)``: the kernel derives the rest.
+    """
+    if layer.base is None:
+        return None
+    if spec.silu:
+        return torch.sigmoid(J[0]).unsqueeze(0)
+    return torch.stack(activation_derivatives(layer.base, J[0], n_derivs - 1)).contiguous()
+
+
 class _KANRows(torch.autograd.Function):
     @staticmethod
     def forward(ctx, J, weight, bias, layer, layout):
+        spec = _native_spec(layer, J, weight, layout)
+        ctx.spec = spec
+        if spec is not None:
+            J, weight = J.contiguous(), weight.contiguous()
+            F = _base_table(layer, spec, J, layout.order + 1)
+            out = _native.forward(spec, J, weight, bias, F)
+            ctx.save_for_backward(J, weight)
+            ctx.layer, ctx.layout, ctx.has_bias = layer, layout, bias is not None
+            return out
         R, N, I = J.shape
         K, O = layer.n_basis, weight.shape[1]
         index, _, local, _, base_rows = _local_rows(layer, J, layout, 0, reuse=True)
@@ -225,10 +307,18 @@ class _KANRows(torch.autograd.Function):
         layer, layout = ctx.layer, ctx.layout
         R, N, I = J.shape
         K, O = layer.n_basis, weight.shape[1]
-        gy = grad_out.reshape(R * N, O)
         graph = torch.is_grad_enabled()  # create_graph: everything must stay differentiable
-        reuse = not graph
         need_j, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        grad_b = grad_out[0].sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        spec = ctx.spec
+        if spec is not None and not graph:
+            F = _base_table(layer, spec, J, layout.order + 1 + int(need_j))
+            grad_j, grad_w = _native.backward(
+                spec, J, weight, F, grad_out.contiguous(), need_j, need_w
+            )
+            return grad_j, grad_w, grad_b, None, None
+        gy = grad_out.reshape(R * N, O)
+        reuse = not graph
         grad_j = grad_w = None
         extra = 1 if need_j else 0  # one more derivative only to pass gradients to J
         index, bases, local, base_fs, base_rows = _local_rows(layer, J, layout, extra, reuse)
@@ -270,7 +360,6 @@ class _KANRows(torch.autograd.Function):
             if base_g is not None:
                 fs = [f.unsqueeze(-1) for f in base_fs]
                 grad_j = grad_j + layout.chain_backward(base_g.unsqueeze(-1), fs, gl, Hl)
-        grad_b = grad_out[0].sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
         return grad_j, grad_w, grad_b, None, None
 
 

@@ -1,0 +1,136 @@
+"""The fused CPU kernel equals the PyTorch path, and kinn falls back cleanly without it."""
+
+import warnings
+
+import pytest
+import torch
+
+from kinn.diff import jet
+from kinn.nn import KAN, BSplineKANLayer, _native
+
+pytestmark = pytest.mark.skipif(
+    _native.library(3, torch.float64) is None, reason="the kernel does not build here"
+)
+
+
+def _points(n, d, dtype):
+    """Random points inside and outside the domain, plus knots and both ends."""
+    x = (torch.rand(n, d, dtype=dtype) * 3 - 1.5).contiguous()
+    x[:11, 0] = torch.linspace(-1, 1, 11, dtype=dtype)  # every knot of grid 10
+    x[11, :] = 1.0
+    return x
+
+
+def _run(monkeypatch, native: bool, net, x, order, hessian):
+    """Loss of a jet (or plain forward) -> (loss, d loss / d x, parameter gradients)."""
+    monkeypatch.setenv("KINN_NATIVE", "1" if native else "0")
+    net.zero_grad(set_to_none=True)
+    xg = x.clone().requires_grad_()
+    if order == 0:
+        out = net(xg)
+        loss = out.square().sum() + out.sin().sum()
+    else:
+        j = jet(net, xg, order=order, hessian=hessian, method="jet")
+        second = j.hess if order == 2 else j.grad
+        loss = j.value.square().sum() + (j.grad**3).sum() + second.square().sum()
+    loss.backward()
+    return [loss.detach(), xg.grad] + [p.grad for p in net.parameters()]
+
+
+def _max_rel(a, b):
+    return max(((p - q).abs().max() / q.abs().max().clamp_min(1e-30)).item() for p, q in zip(a, b))
+
+
+@pytest.mark.parametrize("degree", [1, 2, 3, 5, 7, 9])
+@pytest.mark.parametrize("base", ["silu", "tanh", None])
+@pytest.mark.parametrize("order,hessian", [(0, "full"), (1, "full"), (2, "full"), (2, "diag")])
+def test_kernel_equals_torch_path_float64(monkeypatch, degree, base, order, hessian):
+    net = KAN([3, 5, 4, 2], grid=10, degree=degree, base=base).double()
+    x = _points(40, 3, torch.float64)
+    native = _run(monkeypatch, True, net, x, order, hessian)
+    reference = _run(monkeypatch, False, net, x, order, hessian)
+    assert _max_rel(native, reference) < 1e-12
+
+
+def test_kernel_equals_torch_path_float32(monkeypatch):
+    net = KAN([3, 16, 8], grid=7, degree=3)
+    x = _points(300, 3, torch.float32)
+    native = _run(monkeypatch, True, net, x, 2, "full")
+    reference = _run(monkeypatch, False, net, x, 2, "full")
+    assert _max_rel(native, reference) < 1e-5
+
+
+def test_kernel_splits_points_over_threads_without_changing_results(monkeypatch):
+    threads = torch.get_num_threads()
+    net = KAN([32, 64, 48], grid=10, degree=3).double()
+    x = _points(2048, 32, torch.float64)
+    try:
+        torch.set_num_threads(2)
+        split = _run(monkeypatch, True, net, x, 0, "full")
+        torch.set_num_threads(1)
+        serial = _run(monkeypatch, True, net, x, 0, "full")
+    finally:
+        torch.set_num_threads(threads)
+    assert _max_rel(split, serial) < 1e-12
+
+
+def test_kernel_runs_on_per_input_grids_after_uniform_grid_update(monkeypatch):
+    layer = BSplineKANLayer(3, 4, grid=6, degree=3).double()
+    layer.update_grid(torch.randn(500, 3, dtype=torch.float64) * torch.tensor([0.5, 2.0, 4.0]))
+    assert layer.uniform
+    x = torch.randn(64, 3, dtype=torch.float64) * 3
+    monkeypatch.setenv("KINN_NATIVE", "1")
+    native = layer(x)
+    monkeypatch.setenv("KINN_NATIVE", "0")
+    torch.testing.assert_close(native, layer(x), rtol=1e-12, atol=1e-12)
+
+
+def test_kernel_gradcheck():
+    layer = BSplineKANLayer(2, 3, grid=5, degree=3).double()
+    x = (torch.rand(20, 2, dtype=torch.float64) * 2.4 - 1.2).requires_grad_()
+    assert torch.autograd.gradcheck(layer, (x,))
+
+
+def test_kernel_propagates_nan_instead_of_reading_out_of_bounds(monkeypatch):
+    monkeypatch.setenv("KINN_NATIVE", "1")
+    layer = BSplineKANLayer(2, 3, grid=5, degree=3)
+    x = torch.tensor([[float("nan"), 0.1], [0.2, 0.3], [float("inf"), -float("inf")]])
+    y = layer(x)
+    assert torch.isnan(y[0]).all() and torch.isfinite(y[1]).all()
+
+
+def test_kinn_native_zero_disables_the_kernel(monkeypatch):
+    monkeypatch.setenv("KINN_NATIVE", "0")
+    assert not _native.available() and _native.library(3, torch.float32) is None
+
+
+def _fresh(monkeypatch, tmp_path):
+    """Forget the loaded libraries and build into an empty cache directory."""
+    monkeypatch.setattr(_native, "_libs", {})
+    monkeypatch.setattr(_native, "_failed", None)
+    monkeypatch.setattr(_native, "_openmp_works", True)
+    monkeypatch.setenv("KINN_CACHE_DIR", str(tmp_path))
+
+
+def test_without_a_compiler_kinn_warns_once_and_uses_the_torch_path(monkeypatch, tmp_path):
+    _fresh(monkeypatch, tmp_path)
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    with pytest.warns(RuntimeWarning, match="fused CPU KAN kernel is unavailable"):
+        assert _native.library(3, torch.float32) is None
+    assert not _native.available()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once, not on every call
+        layer = BSplineKANLayer(2, 3)
+        y = layer(torch.rand(5, 2))
+    assert y.shape == (5, 3) and torch.isfinite(y).all()
+
+
+def test_the_library_is_built_once_per_degree_into_the_cache_dir(monkeypatch, tmp_path):
+    _fresh(monkeypatch, tmp_path)
+    assert _native.library(2, torch.float32) is not None
+    built = sorted(tmp_path.glob("kan_*.so"))
+    assert len(built) == 1
+    stamp = built[0].stat().st_mtime_ns
+    monkeypatch.setattr(_native, "_libs", {})
+    assert _native.library(2, torch.float32) is not None  # loaded from the cache
+    assert sorted(tmp_path.glob("*")) == built and built[0].stat().st_mtime_ns == stamp
