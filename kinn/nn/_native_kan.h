@@ -49,6 +49,8 @@ typedef struct {
     REAL *brow;       /* (R, Q) chained rows of the base activation */
     REAL *lo, *ih, *w; /* (Q), (Q), (4 Q) */
     int *beg, *ord;    /* (G + 2), (TN): the tile's points sorted by interval, per input */
+    REAL *s;           /* (R, L + 1, Q) loss gradient reaching each chained row (base last) */
+    REAL *gJt;         /* (R, Q) the tile's gradient of J */
 } FN(tile);
 
 static int FN(tile_size)(int R, int I, int O)
@@ -66,7 +68,7 @@ static int FN(tile_alloc)(FN(tile) * s, int R, int I, int O, int L, int G)
     const long Q = (long)s->TN * I;
     s->Q = (int)Q;
     s->m = malloc(sizeof(int) * (Q + G + 2 + s->TN));
-    s->Jt = malloc(sizeof(REAL) * Q * (R + 4 * L + R * L + 4 + R + 6));
+    s->Jt = malloc(sizeof(REAL) * Q * (R + 4 * L + R * L + 4 + R + 6 + R * (L + 1) + R));
     if (!s->m || !s->Jt) {
         free(s->m);
         free(s->Jt);
@@ -81,6 +83,8 @@ static int FN(tile_alloc)(FN(tile) * s, int R, int I, int O, int L, int G)
     s->lo = s->brow + R * Q;
     s->ih = s->lo + Q;
     s->w = s->ih + Q;
+    s->s = s->w + 4 * Q;
+    s->gJt = s->s + R * (L + 1) * Q;
     return 0;
 }
 
@@ -261,6 +265,27 @@ AI void FN(forward_impl)(const FN(layer) * c, const int L, const REAL *J, const 
                 for (int o = 0; o < O; o++)
                     y[o] = (r == 0 && bias) ? bias[o] : 0;
             }
+        if (O == 1) {
+            /* one output (a PINN's last layer): vectorise over the points instead */
+            for (int r = 0; r < R; r++) {
+                REAL *restrict y = out + r * c->NO + n;
+                for (int i = 0; i < I; i++) {
+                    const REAL *restrict rows = s->rows + r * L * Q + i * TN;
+                    const REAL *restrict brow = s->brow + r * Q + i * TN;
+                    const int *restrict m = s->m + i * TN;
+                    const REAL *restrict w = c->W + (long)i * K;
+                    const REAL wb = c->F ? c->W[(long)I * K + i] : 0;
+#pragma GCC ivdep
+                    for (int t = 0; t < TN; t++) {
+                        REAL a = c->F ? brow[t] * wb : 0;
+                        for (int l = 0; l < L; l++)
+                            a += rows[l * Q + t] * w[m[t] + l];
+                        y[t] += a;
+                    }
+                }
+            }
+            continue;
+        }
         for (int i = 0; i < I; i++) {
             const REAL *wb = c->F ? c->W + ((long)I * K + i) * O : 0;
             for (int t = 0; t < TN; t++) {
@@ -414,74 +439,115 @@ AI void FN(weight_grad)(const FN(layer) * c, const int L, FN(tile) * s, int i, i
     }
 }
 
+/* Gradient of the tile's rows of J, vectorised over the pairs: from the loss gradients
+ * s reaching the chained rows and one more derivative of the bases (the adjoint of
+ * tile_chain), written back to gJ (R, N, I). */
+AI void FN(input_grad)(const FN(layer) * c, const int L, FN(tile) * sc, int n, int TN,
+                       REAL *gJ)
+{
+    const int I = c->I, R = c->R, d = c->d, Q = TN * I;
+    const REAL *restrict b = sc->b, *restrict fb = sc->fb, *restrict Jt = sc->Jt;
+    const REAL *restrict s = sc->s;
+    REAL *restrict g = sc->gJt;
+    const int base = c->F != 0;
+    for (int r = 0; r < R; r++) {
+        /* S1 = sum_l s[r, l] phi'_l: the gradient of row r itself (of v for r = 0) */
+        const REAL *sr = s + r * (L + 1) * Q;
+        REAL *restrict out = g + r * Q;
+#pragma GCC ivdep
+        for (int q = 0; q < Q; q++) {
+            REAL a = base ? sr[L * Q + q] * fb[Q + q] : 0;
+            for (int l = 0; l < L; l++)
+                a += sr[l * Q + q] * b[(L + l) * Q + q];
+            out[q] = a;
+        }
+    }
+    for (int r = 1; r < R; r++) {
+        /* S2 = sum_l s[r, l] phi''_l reaches v through the row's own factor (g_a or H_p) */
+        const REAL *sr = s + r * (L + 1) * Q;
+        const int p = r - 1 - d; /* the Hessian pair of row r; < 0 for a gradient row */
+        const REAL *restrict own = Jt + r * Q;
+        if (p < 0) {
+#pragma GCC ivdep
+            for (int q = 0; q < Q; q++) {
+                REAL a2 = base ? sr[L * Q + q] * fb[2 * Q + q] : 0;
+                for (int l = 0; l < L; l++)
+                    a2 += sr[l * Q + q] * b[(2 * L + l) * Q + q];
+                g[q] += a2 * own[q];
+            }
+            continue;
+        }
+        /* a Hessian row also has f'' g_a g_b: S3 (third derivatives) reaches v, S2 g_a, g_b */
+        const REAL *restrict ga = Jt + (1 + c->pa[p]) * Q, *restrict gb = Jt + (1 + c->pb[p]) * Q;
+        REAL *restrict gpa = g + (1 + c->pa[p]) * Q, *restrict gpb = g + (1 + c->pb[p]) * Q;
+#pragma GCC ivdep
+        for (int q = 0; q < Q; q++) {
+            REAL a2 = base ? sr[L * Q + q] * fb[2 * Q + q] : 0;
+            REAL a3 = base ? sr[L * Q + q] * fb[3 * Q + q] : 0;
+            for (int l = 0; l < L; l++) {
+                a2 += sr[l * Q + q] * b[(2 * L + l) * Q + q];
+                a3 += sr[l * Q + q] * b[(3 * L + l) * Q + q];
+            }
+            g[q] += a2 * own[q] + a3 * ga[q] * gb[q];
+            gpa[q] += a2 * gb[q];
+            gpb[q] += a2 * ga[q];
+        }
+    }
+    const long at = (long)n * I;
+    for (int r = 0; r < R; r++)
+        for (int t = 0; t < TN; t++)
+            for (int i = 0; i < I; i++)
+                gJ[r * c->NI + at + (long)t * I + i] = g[r * Q + i * TN + t];
+}
+
 AI void FN(backward_impl)(const FN(layer) * c, const int L, const REAL *J, const REAL *gy,
                           int n0, int n1, REAL *gJ, REAL *gW, FN(tile) * sc)
 {
-    const int I = c->I, O = c->O, R = c->R, d = c->d, P = c->P, order = c->order;
+    const int I = c->I, O = c->O, R = c->R, order = c->order;
     const int K = c->G + L - 1, nder = order + 1 + (gJ ? 1 : 0);
-    const long NI = c->NI, NO = c->NO;
-    REAL s[64 * 17], sb[64], S1[64], S2[64];
+    const long NO = c->NO;
     for (int n = n0; n < n1; n += sc->TN) {
         const int TN = n + sc->TN <= n1 ? sc->TN : n1 - n, Q = TN * I;
         FN(tile_prepare)(c, L, J, n, TN, nder, gW != 0, sc);
-        const REAL *b = sc->b, *fb = sc->fb, *Jt = sc->Jt;
         for (int i = 0; i < I; i++) {
-            const REAL *wb = c->W + ((long)I * K + i) * O;
             if (gW)
                 FN(weight_grad)(c, L, sc, i, TN, gy + (long)n * O, gW);
+            if (!gJ)
+                continue;
+            /* s[r, l]: the loss gradient reaching chained row r of local basis l */
+            const REAL *wb = c->F ? c->W + ((long)I * K + i) * O : 0;
+            if (O == 1) {
+                const int *restrict m = sc->m + i * TN;
+                const REAL *restrict w = c->W + (long)i * K;
+                for (int r = 0; r < R; r++) {
+                    const REAL *restrict e = gy + r * NO + n;
+                    REAL *restrict dst = sc->s + (long)r * (L + 1) * Q + i * TN;
+                    for (int l = 0; l < L; l++)
+#pragma GCC ivdep
+                        for (int t = 0; t < TN; t++)
+                            dst[l * Q + t] = e[t] * w[m[t] + l];
+#pragma GCC ivdep
+                    for (int t = 0; t < TN; t++)
+                        dst[L * Q + t] = wb ? e[t] * wb[0] : 0;
+                }
+                continue;
+            }
             for (int t = 0; t < TN; t++) {
                 const int q = i * TN + t;
                 const REAL *e = gy + (long)(n + t) * O;
-                if (!gJ)
-                    continue;
-                /* s[r, l]: the loss gradient reaching chained row r of local basis l */
                 const REAL *blk = c->W + ((long)i * K + sc->m[q]) * O;
                 for (int r = 0; r < R; r++) {
                     REAL sr[18];
-                    FN(dots)(e + r * NO, blk, O, L, c->F ? wb : 0, O, sr);
+                    FN(dots)(e + r * NO, blk, O, L, wb, O, sr);
+                    REAL *dst = sc->s + (long)r * (L + 1) * Q + q;
                     for (int l = 0; l < L; l++)
-                        s[r * L + l] = sr[l];
-                    sb[r] = c->F ? sr[L] : 0;
+                        dst[l * Q] = sr[l];
+                    dst[L * Q] = wb ? sr[L] : 0;
                 }
-#define B(r, l) b[((r) * L + (l)) * Q + q]
-#define FB(r) (c->F ? fb[(r) * Q + q] : 0)
-                for (int r = 0; r < R; r++) {
-                    REAL a1 = sb[r] * FB(1), a2 = 0;
-                    for (int l = 0; l < L; l++)
-                        a1 += s[r * L + l] * B(1, l);
-                    if (r >= 1) {
-                        a2 = sb[r] * FB(2);
-                        for (int l = 0; l < L; l++)
-                            a2 += s[r * L + l] * B(2, l);
-                    }
-                    S1[r] = a1;
-                    S2[r] = a2;
-                }
-                const long a0 = (long)(n + t) * I + i;
-                REAL gv = S1[0];
-                if (order >= 1)
-                    for (int a = 0; a < d; a++) {
-                        gv += S2[1 + a] * Jt[(1 + a) * Q + q];
-                        gJ[(1 + a) * NI + a0] = S1[1 + a];
-                    }
-                if (order >= 2)
-                    for (int p = 0; p < P; p++) {
-                        const int r = 1 + d + p;
-                        const REAL ga = Jt[(1 + c->pa[p]) * Q + q];
-                        const REAL gb = Jt[(1 + c->pb[p]) * Q + q];
-                        REAL a3 = sb[r] * FB(3);
-                        for (int l = 0; l < L; l++)
-                            a3 += s[r * L + l] * B(3, l);
-                        gv += S2[r] * Jt[r * Q + q] + a3 * ga * gb;
-                        gJ[(1 + c->pa[p]) * NI + a0] += S2[r] * gb;
-                        gJ[(1 + c->pb[p]) * NI + a0] += S2[r] * ga;
-                        gJ[r * NI + a0] = S1[r];
-                    }
-                gJ[a0] = gv;
-#undef B
-#undef FB
             }
         }
+        if (gJ)
+            FN(input_grad)(c, L, sc, n, TN, gJ);
     }
 }
 
