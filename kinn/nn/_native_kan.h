@@ -51,6 +51,7 @@ typedef struct {
     int *beg, *ord;    /* (G + 2), (TN): the tile's points sorted by interval, per input */
     REAL *s;           /* (R, L + 1, Q) loss gradient reaching each chained row (base last) */
     REAL *gJt;         /* (R, Q) the tile's gradient of J */
+    REAL *z;           /* (L, TN) per-point weight gradients of one input (one output) */
 } FN(tile);
 
 static int FN(tile_size)(int R, int I, int O)
@@ -68,7 +69,8 @@ static int FN(tile_alloc)(FN(tile) * s, int R, int I, int O, int L, int G)
     const long Q = (long)s->TN * I;
     s->Q = (int)Q;
     s->m = malloc(sizeof(int) * (Q + G + 2 + s->TN));
-    s->Jt = malloc(sizeof(REAL) * Q * (R + 4 * L + R * L + 4 + R + 6 + R * (L + 1) + R));
+    s->Jt = malloc(sizeof(REAL) * (Q * (R + 4 * L + R * L + 4 + R + 6 + R * (L + 1) + R) +
+                                   (long)L * s->TN));
     if (!s->m || !s->Jt) {
         free(s->m);
         free(s->Jt);
@@ -85,6 +87,7 @@ static int FN(tile_alloc)(FN(tile) * s, int R, int I, int O, int L, int G)
     s->w = s->ih + Q;
     s->s = s->w + 4 * Q;
     s->gJt = s->s + R * (L + 1) * Q;
+    s->z = s->gJt + R * Q;
     return 0;
 }
 
@@ -326,14 +329,21 @@ AI void FN(dots)(const REAL *e, const REAL *w, long stride, const int nw, const 
         if (x)
             acc[nw] += ev * LOADV(x + o);
     }
-    for (int l = 0; l < nx; l++) {
-        const REAL *row = l < nw ? w + l * stride : x;
+    int l = 0;
+#ifdef KINN_HSUM4
+    for (; l + 4 <= nx; l += 4)
+        KINN_HSUM4(acc[l], acc[l + 1], acc[l + 2], acc[l + 3], s + l);
+#endif
+    for (; l < nx; l++) {
         REAL t = 0;
         for (int j = 0; j < VL; j++)
             t += acc[l][j];
-        for (int oo = o; oo < O; oo++)
-            t += e[oo] * row[oo];
         s[l] = t;
+    }
+    for (l = 0; o < O && l < nx; l++) {
+        const REAL *row = l < nw ? w + l * stride : x;
+        for (int oo = o; oo < O; oo++)
+            s[l] += e[oo] * row[oo];
     }
 }
 
@@ -357,7 +367,31 @@ AI void FN(weight_grad)(const FN(layer) * c, const int L, FN(tile) * s, int i, i
     for (int t = 0; t < TN; t++)
         ord[beg[m[t] + 1]++] = t; /* afterwards beg[g] is where interval g starts */
     const REAL *rows = s->rows + i * TN;
-    for (int g = 0; g < G; g++) {
+    if (O == 1) {
+        /* one output: each point's L contributions first (vectorised over the points), then
+         * summed per interval */
+        REAL *restrict z = s->z;
+        for (int l = 0; l < L; l++) {
+            for (int t = 0; t < TN; t++)
+                z[l * TN + t] = 0;
+            for (int r = 0; r < R; r++) {
+                const REAL *restrict a = rows + (r * L + l) * Q, *restrict e = gy0 + r * NO;
+#pragma GCC ivdep
+                for (int t = 0; t < TN; t++)
+                    z[l * TN + t] += a[t] * e[t];
+            }
+        }
+        for (int g = 0; g < G; g++) {
+            REAL *gw = gW + (long)i * K + g;
+            for (int l = 0; l < L; l++) {
+                REAL a = 0;
+                for (int p = beg[g]; p < beg[g + 1]; p++)
+                    a += z[l * TN + ord[p]];
+                gw[l] += a;
+            }
+        }
+    }
+    for (int g = 0; g < G && O > 1; g++) {
         const int p0 = beg[g], p1 = beg[g + 1];
         if (p0 == p1)
             continue;
