@@ -3,7 +3,8 @@
     python -m benchmarks.layers            # all cases, one JSON line each, then ratio lines
 
 Cases (N=4096, widths [64, 64, 64], grid 10, degrees 3, 5, 7; Chebyshev degree = grid +
-degree): kinn's B-spline KAN, kinn's Chebyshev KAN, a tanh MLP of the same widths, a Cox-de
+degree): kinn's B-spline KAN (fused CPU kernel, and ``_torch``: its PyTorch path), kinn's
+Chebyshev KAN, a tanh MLP of the same widths, a Cox-de
 Boor recursive reference (efficient-kan's algorithm, written here), and pykan's KANLayer when
 pykan is installed. Each case runs in its own process, so peak memory is its own.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 import torch
 import torch.nn.functional as F
@@ -52,7 +54,7 @@ class RecursiveKANLayer(nn.Module):
 def build(kind: str, degree: int) -> nn.Module:
     from kinn.nn import KAN, MLP
 
-    if kind == "kinn_bspline":
+    if kind in ("kinn_bspline", "kinn_bspline_torch"):
         return KAN(WIDTHS, grid=GRID, degree=degree)
     if kind == "kinn_chebyshev":
         return KAN(WIDTHS, basis="chebyshev", degree=GRID + degree)
@@ -82,6 +84,8 @@ def build(kind: str, degree: int) -> nn.Module:
 
 
 def run_case(case: dict) -> dict:
+    if case["kind"].endswith("_torch"):
+        os.environ["KINN_NATIVE"] = "0"  # kinn's PyTorch path instead of the fused kernel
     torch.manual_seed(0)
     torch.set_num_threads(case.get("threads", 2))
     model = build(case["kind"], case["degree"])
@@ -102,7 +106,7 @@ def main() -> None:
     if args.case:
         print(json.dumps(run_case(json.loads(args.case))))
         return
-    kinds = ["kinn_bspline", "kinn_chebyshev", "mlp", "recursive"]
+    kinds = ["kinn_bspline", "kinn_bspline_torch", "kinn_chebyshev", "mlp", "recursive"]
     if pykan_available("layers"):
         kinds.append("pykan")
     for degree in (int(d) for d in args.degrees.split(",")):
@@ -117,6 +121,7 @@ def main() -> None:
             "speedup_vs_recursive": rows["recursive"]["ms"] / ours["ms"],
             "memory_vs_recursive": ours["peak_mib"] / max(rows["recursive"]["peak_mib"], 1e-9),
             "slowdown_vs_mlp": ours["ms"] / rows["mlp"]["ms"],
+            "kernel_vs_torch_path": rows["kinn_bspline_torch"]["ms"] / ours["ms"],
         }
         if "pykan" in rows and "ms" in rows["pykan"]:
             ratios["speedup_vs_pykan"] = rows["pykan"]["ms"] / ours["ms"]

@@ -3,10 +3,11 @@
     python -m benchmarks.pinn_step                # N=2048 and N=16384, degrees 3 and 7
 
 A step is: the residual of -Laplace(u) = f at N interior points plus a Dirichlet term at N/4
-boundary points, ``loss.backward()`` and an Adam step. Cases: kinn KAN with jets, kinn KAN with
-nested autograd, kinn Chebyshev KAN with jets, a tanh MLP of the same widths with nested
-autograd (the usual PINN practice), and pykan when installed. Widths [2, 16, 16, 1], grid 10.
-One JSON line per case (median ms, peak MiB in its own process), then ratio lines.
+boundary points, ``loss.backward()`` and an Adam step. Cases: kinn KAN with jets (fused CPU
+kernel, and ``kan_jet_torch``: the PyTorch path), kinn KAN with nested autograd, kinn
+Chebyshev KAN with jets, a tanh MLP of the same widths with nested autograd (the usual PINN
+practice), and pykan when installed. Widths [2, 16, 16, 1], grid 10. One JSON line per case
+(median ms, peak MiB in its own process), then ratio lines.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 
 import torch
 
@@ -25,7 +27,7 @@ WIDTHS, GRID = [2, 16, 16, 1], 10
 def build(kind: str, degree: int):
     from kinn.nn import KAN, MLP
 
-    if kind in ("kan_jet", "kan_autograd"):
+    if kind in ("kan_jet", "kan_jet_torch", "kan_autograd"):
         return KAN(WIDTHS, grid=GRID, degree=degree)
     if kind == "chebyshev_jet":
         return KAN(WIDTHS, basis="chebyshev", degree=GRID + degree)
@@ -40,6 +42,8 @@ def build(kind: str, degree: int):
 
 
 def run_case(case: dict) -> dict:
+    if case["kind"].endswith("_torch"):
+        os.environ["KINN_NATIVE"] = "0"  # kinn's PyTorch path instead of the fused kernel
     from kinn.diff import jet, laplacian
 
     torch.manual_seed(0)
@@ -51,7 +55,7 @@ def run_case(case: dict) -> dict:
     t = torch.rand(n // 4, 1) * 2 - 1
     xb = torch.cat([torch.cat([t, torch.full_like(t, s)], 1) for s in (-1.0, 1.0)], 0)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    use_jet = case["kind"].endswith("_jet")
+    use_jet = "_jet" in case["kind"]
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -76,7 +80,7 @@ def main() -> None:
     if args.case:
         print(json.dumps(run_case(json.loads(args.case))))
         return
-    kinds = ["kan_jet", "kan_autograd", "chebyshev_jet", "mlp_autograd"]
+    kinds = ["kan_jet", "kan_jet_torch", "kan_autograd", "chebyshev_jet", "mlp_autograd"]
     if pykan_available("pinn_step"):
         kinds.append("pykan_autograd")
     for n in (int(s) for s in args.sizes.split(",")):
@@ -93,6 +97,7 @@ def main() -> None:
                 "degree": degree,
                 "kan_jet_vs_mlp": round(ours / mlp, 2),
                 "kan_autograd_vs_kan_jet": round(rows["kan_autograd"]["ms"] / ours, 2),
+                "torch_path_vs_kernel": round(rows["kan_jet_torch"]["ms"] / ours, 2),
             }
             if "ms" in rows.get("pykan_autograd", {}):
                 ratio["pykan_vs_kan_jet"] = round(rows["pykan_autograd"]["ms"] / ours, 2)
