@@ -15,6 +15,11 @@ derivative of the bases), so the autograd graph holds one node per layer instead
 small ones; order 0 (R = 1) is the layer's ordinary forward. The backward uses differentiable
 ops and recomputes from the saved input when a graph is requested, so nested autograd through
 the forward works.
+
+On CPU with a uniform B-spline grid both directions run the fused C kernel instead
+(:mod:`kinn.nn._native`, the same rows without the dense features); the PyTorch code here is
+the path for everything else (GPU, non-uniform grids, Chebyshev, ``torch.compile``, double
+backward) and the reference the kernel is tested against.
 """
 
 from __future__ import annotations
@@ -274,9 +279,12 @@ class _KANRows(torch.autograd.Function):
     @staticmethod
     def forward(ctx, J, weight, bias, layer, layout):
         spec = _native_spec(layer, J, weight, layout)
+        if bias is not None and bias.dtype != J.dtype:
+            spec = None
         ctx.spec = spec
         if spec is not None:
             J, weight = J.contiguous(), weight.contiguous()
+            bias = None if bias is None else bias.contiguous()
             F = _base_table(layer, spec, J, layout.order + 1)
             out = _native.forward(spec, J, weight, bias, F)
             ctx.save_for_backward(J, weight)
