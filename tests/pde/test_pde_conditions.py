@@ -111,9 +111,9 @@ def test_periodic_initial_and_interface_losses_vanish_for_exact_fields(f64):
         [Interface(inner, "u1", "u2", flux_a=flux(1.0, "u1"), flux_b=flux(2.0, "u2"))],
     )
     losses = losses_of_exact(problem, two, "strong")
-    assert float(losses["interface"]) < 1e-20
+    assert losses["interface"].item() < 1e-20
     wrong = lambda x: two(x) * torch.tensor([1.0, 1.1])  # noqa: E731
-    assert float(losses_of_exact(problem, wrong, "strong")["interface"]) > 1e-4
+    assert losses_of_exact(problem, wrong, "strong")["interface"].item() > 1e-4
 
 
 def test_hard_dirichlet_holds_to_round_off_on_the_boundary(f64):
