@@ -172,6 +172,6 @@ def test_energy_terms_integrate_work_and_robin_by_quadrature(f64):
         ],
     )
     losses = losses_of_exact(problem, lambda x: torch.ones(len(x), 1), "energy")
-    assert float(losses["energy"]) == pytest.approx(2.0, rel=1e-12)
-    assert float(losses["neumann_right"]) == pytest.approx(-3.0, rel=1e-12)
-    assert float(losses["robin_top"]) == pytest.approx(2.0, rel=1e-12)
+    assert losses["energy"].item() == pytest.approx(2.0, rel=1e-12)
+    assert losses["neumann_right"].item() == pytest.approx(-3.0, rel=1e-12)
+    assert losses["robin_top"].item() == pytest.approx(2.0, rel=1e-12)
