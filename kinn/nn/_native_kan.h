@@ -29,6 +29,20 @@
 #define VL ((int)(32 / sizeof(REAL))) /* lanes of a 32-byte vector */
 typedef REAL FN(vec) __attribute__((vector_size(32), aligned(sizeof(REAL))));
 #define LOADV(p) (*(const FN(vec) *)(p))
+/* CALL(OO) with OO a compile-time constant for the common output widths, so the loops over
+ * the outputs unroll into straight-line code; any other width runs the general loops */
+#define WITH_O(O, CALL)                                                                       \
+    do {                                                                                      \
+        if ((O) == VL) {                                                                      \
+            CALL(VL);                                                                         \
+        } else if ((O) == 2 * VL) {                                                           \
+            CALL(2 * VL);                                                                     \
+        } else if ((O) == 4 * VL) {                                                           \
+            CALL(4 * VL);                                                                     \
+        } else {                                                                              \
+            CALL(O);                                                                          \
+        }                                                                                     \
+    } while (0)
 #define STOREV(p, v) (*(FN(vec) *)(p) = (v))
 
 typedef struct {
@@ -294,9 +308,12 @@ AI void FN(forward_impl)(const FN(layer) * c, const int L, const REAL *J, const 
             for (int t = 0; t < TN; t++) {
                 const int q = i * TN + t;
                 const REAL *w = c->W + ((long)i * K + s->m[q]) * O;
+#define GATHER(OO)                                                                            \
+    FN(gather_rows)(out + r * c->NO + (long)(n + t) * O, s->rows + r * L * Q + q, Q, w, L, OO,  \
+                    wb, wb ? s->brow[r * Q + q] : 0)
                 for (int r = 0; r < R; r++)
-                    FN(gather_rows)(out + r * c->NO + (long)(n + t) * O, s->rows + r * L * Q + q,
-                                    Q, w, L, O, wb, wb ? s->brow[r * Q + q] : 0);
+                    WITH_O(O, GATHER);
+#undef GATHER
             }
         }
     }
@@ -572,7 +589,9 @@ AI void FN(backward_impl)(const FN(layer) * c, const int L, const REAL *J, const
                 const REAL *blk = c->W + ((long)i * K + sc->m[q]) * O;
                 for (int r = 0; r < R; r++) {
                     REAL sr[18];
-                    FN(dots)(e + r * NO, blk, O, L, wb, O, sr);
+#define DOTS(OO) FN(dots)(e + r * NO, blk, OO, L, wb, OO, sr)
+                    WITH_O(O, DOTS);
+#undef DOTS
                     REAL *dst = sc->s + (long)r * (L + 1) * Q + q;
                     for (int l = 0; l < L; l++)
                         dst[l * Q] = sr[l];
@@ -643,3 +662,4 @@ int FN(kan_backward)(const REAL *J, const REAL *W, const REAL *F, const REAL *lo
 #undef VL
 #undef LOADV
 #undef STOREV
+#undef WITH_O

@@ -45,7 +45,7 @@ def _max_rel(a, b):
 @pytest.mark.parametrize("base", ["silu", "tanh", None])
 @pytest.mark.parametrize("order,hessian", [(0, "full"), (1, "full"), (2, "full"), (2, "diag")])
 def test_kernel_equals_torch_path_float64(monkeypatch, degree, base, order, hessian):
-    net = KAN([3, 9, 1, 2], grid=10, degree=degree, base=base).double()  # O = 9, 1, 2
+    net = KAN([3, 8, 9, 1, 2], grid=10, degree=degree, base=base).double()  # O = 8, 9, 1, 2
     x = _points(40, 3, torch.float64)
     native = _run(monkeypatch, True, net, x, order, hessian)
     reference = _run(monkeypatch, False, net, x, order, hessian)
@@ -53,7 +53,7 @@ def test_kernel_equals_torch_path_float64(monkeypatch, degree, base, order, hess
 
 
 def test_kernel_equals_torch_path_float32(monkeypatch):
-    net = KAN([3, 16, 8, 1], grid=7, degree=3)
+    net = KAN([3, 32, 16, 8, 1], grid=7, degree=3)
     x = _points(300, 3, torch.float32)
     native = _run(monkeypatch, True, net, x, 2, "full")
     reference = _run(monkeypatch, False, net, x, 2, "full")

@@ -35,12 +35,12 @@ def test_parameter_transforms_keep_bounds_and_sign(f64):
     positive = InverseParameter(0.2, transform="positive")
     exp = InverseParameter(4.0, transform="exp")
     for p, v in ((bounded, 1.5), (positive, 0.2), (exp, 4.0)):
-        assert float(p.value()) == pytest.approx(v, rel=1e-12)
+        assert p.value().item() == pytest.approx(v, rel=1e-12)
     with torch.no_grad():
         for p in (bounded, positive, exp):
             p.raw.fill_(-50.0)
-    assert 1.0 <= float(bounded.value()) < 1.5 and float(positive.value()) > 0
-    assert float(exp.value()) > 0
+    assert 1.0 <= bounded.value().item() < 1.5 and positive.value().item() > 0
+    assert exp.value().item() > 0
     with pytest.raises(ValueError, match="bounds"):
         InverseParameter(5.0, bounds=(1.0, 3.0))
     with pytest.raises(ValueError, match="init > 0"):
