@@ -65,7 +65,7 @@ typedef struct {
     int *beg, *ord;    /* (G + 2), (TN): the tile's points sorted by interval, per input */
     REAL *s;           /* (R, L + 1, Q) loss gradient reaching each chained row (base last) */
     REAL *gJt;         /* (R, Q) the tile's gradient of J */
-    REAL *z;           /* (L, TN) per-point weight gradients of one input (one output) */
+    REAL *z;           /* (L, TN) one-output layers: per-point weights or weight gradients */
 } FN(tile);
 
 static int FN(tile_size)(int R, int I, int O)
@@ -269,6 +269,21 @@ AI void FN(gather_rows)(REAL *restrict y, const REAL *a, int Q, const REAL *w, c
     }
 }
 
+/* One-output layers: input i's spline weight at each tile point's L local bases,
+ * (L, TN) in the scratch z. */
+AI const REAL *FN(gather_weights)(const FN(layer) * c, const int L, FN(tile) * s, int i, int TN)
+{
+    const int K = c->G + L - 1;
+    const int *restrict m = s->m + i * TN;
+    const REAL *restrict w = c->W + (long)i * K;
+    REAL *restrict wg = s->z;
+    for (int l = 0; l < L; l++)
+#pragma GCC ivdep
+        for (int t = 0; t < TN; t++)
+            wg[l * TN + t] = w[m[t] + l];
+    return wg;
+}
+
 AI void FN(forward_impl)(const FN(layer) * c, const int L, const REAL *J, const REAL *bias,
                          int n0, int n1, REAL *out, FN(tile) * s)
 {
@@ -283,20 +298,20 @@ AI void FN(forward_impl)(const FN(layer) * c, const int L, const REAL *J, const 
                     y[o] = (r == 0 && bias) ? bias[o] : 0;
             }
         if (O == 1) {
-            /* one output (a PINN's last layer): vectorise over the points instead */
-            for (int r = 0; r < R; r++) {
-                REAL *restrict y = out + r * c->NO + n;
-                for (int i = 0; i < I; i++) {
+            /* one output (a PINN's last layer): vectorise over the points instead, with each
+             * point's L weights gathered once for all R rows */
+            for (int i = 0; i < I; i++) {
+                const REAL wb = c->F ? c->W[(long)I * K + i] : 0;
+                const REAL *wg = FN(gather_weights)(c, L, s, i, TN);
+                for (int r = 0; r < R; r++) {
+                    REAL *restrict y = out + r * c->NO + n;
                     const REAL *restrict rows = s->rows + r * L * Q + i * TN;
                     const REAL *restrict brow = s->brow + r * Q + i * TN;
-                    const int *restrict m = s->m + i * TN;
-                    const REAL *restrict w = c->W + (long)i * K;
-                    const REAL wb = c->F ? c->W[(long)I * K + i] : 0;
 #pragma GCC ivdep
                     for (int t = 0; t < TN; t++) {
                         REAL a = c->F ? brow[t] * wb : 0;
                         for (int l = 0; l < L; l++)
-                            a += rows[l * Q + t] * w[m[t] + l];
+                            a += rows[l * Q + t] * wg[l * TN + t];
                         y[t] += a;
                     }
                 }
@@ -568,15 +583,14 @@ AI void FN(backward_impl)(const FN(layer) * c, const int L, const REAL *J, const
             /* s[r, l]: the loss gradient reaching chained row r of local basis l */
             const REAL *wb = c->F ? c->W + ((long)I * K + i) * O : 0;
             if (O == 1) {
-                const int *restrict m = sc->m + i * TN;
-                const REAL *restrict w = c->W + (long)i * K;
+                const REAL *restrict wg = FN(gather_weights)(c, L, sc, i, TN);
                 for (int r = 0; r < R; r++) {
                     const REAL *restrict e = gy + r * NO + n;
                     REAL *restrict dst = sc->s + (long)r * (L + 1) * Q + i * TN;
                     for (int l = 0; l < L; l++)
 #pragma GCC ivdep
                         for (int t = 0; t < TN; t++)
-                            dst[l * Q + t] = e[t] * w[m[t] + l];
+                            dst[l * Q + t] = e[t] * wg[l * TN + t];
 #pragma GCC ivdep
                     for (int t = 0; t < TN; t++)
                         dst[L * Q + t] = wb ? e[t] * wb[0] : 0;
