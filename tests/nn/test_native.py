@@ -134,3 +134,15 @@ def test_the_library_is_built_once_per_degree_into_the_cache_dir(monkeypatch, tm
     monkeypatch.setattr(_native, "_libs", {})
     assert _native.library(2, torch.float32) is not None  # loaded from the cache
     assert sorted(tmp_path.glob("*")) == built and built[0].stat().st_mtime_ns == stamp
+
+
+def test_a_build_without_openmp_runs_serially_with_the_same_results(monkeypatch, tmp_path):
+    x = _points(300, 3, torch.float64)
+    net = KAN([3, 8, 1], grid=6, degree=2).double()
+    reference = _run(monkeypatch, True, net, x, 2, "diag")
+    _fresh(monkeypatch, tmp_path)
+    monkeypatch.setattr(_native, "_openmp_works", False)  # as where -fopenmp is unavailable
+    lib, openmp = _native.library(2, torch.float64)
+    assert not openmp
+    serial = _run(monkeypatch, True, net, x, 2, "diag")
+    assert _max_rel(serial, reference) < 1e-12
