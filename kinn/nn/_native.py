@@ -29,9 +29,8 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["available", "library", "forward", "backward", "Spec", "MAX_ROWS"]
+__all__ = ["available", "library", "forward", "backward", "Spec"]
 
-MAX_ROWS = 64  # rows of the per-point scratch arrays in the C source
 _SOURCE = Path(__file__).with_name("_native_kan.c")
 _HEADER = Path(__file__).with_name("_native_kan.h")
 _FLAGS = [
@@ -112,7 +111,7 @@ def _build(flags: list[str]) -> Path:
 
 _P, _I = ctypes.c_void_p, ctypes.c_int
 _FORWARD_ARGS = [_P] * 11 + [_I] * 11 + [_P]
-_BACKWARD_ARGS = [_P] * 11 + [_I] * 11 + [_P, _P]
+_BACKWARD_ARGS = [_P] * 10 + [_I] * 11 + [_P] * 3
 
 
 def available() -> bool:
@@ -177,34 +176,39 @@ class Spec:
         self.lo, self.inv_h, self.M, self.s0, self.s1 = lo, inv_h, M, s0, s1
         self.pa, self.pb = pa, pb
         self.grid, self.degree, self.d, self.order = grid, degree, d, order
-        self.n_pairs = pa.numel()
         self.silu = silu  # the base table F is sigmoid(v); the kernel derives SiLU from it
 
-    def _head(self):
-        return [_ptr(t) for t in (self.lo, self.inv_h, self.M, self.s0, self.s1, self.pa, self.pb)]
+    def args(self, J: torch.Tensor, O: int) -> list:
+        """The pointer and size arguments the two kernels share, after their own leading ones."""
+        R, N, I = J.shape
+        tables = (self.lo, self.inv_h, self.M, self.s0, self.s1, self.pa, self.pb)
+        sizes = [R, N, I, O, self.grid, self.degree, self.d, self.order, self.pa.numel()]
+        return [*(_ptr(t) for t in tables), *sizes, self.silu]
+
+    def work(self, J: torch.Tensor, O: int) -> int:
+        """Multiply-adds of one pass over the weights: R N I (k + 2) O."""
+        return J.numel() * (self.degree + 2) * O
 
 
 def forward(spec: Spec, J, W, bias, F) -> torch.Tensor:
     """``(R, N, I)`` rows -> ``(R, N, O)``; F: base derivatives ``(order+1, N, I)`` or None."""
-    R, N, I = J.shape
+    R, N, _ = J.shape
     O = W.shape[1]
     out = J.new_empty(R, N, O)
-    dims = [R, N, I, O, spec.grid, spec.degree, spec.d, spec.order, spec.n_pairs, spec.silu]
-    parts = _parts(N, R * N * I * (spec.degree + 2) * O, spec.openmp)
-    args = [_ptr(J), _ptr(W), _ptr(bias), _ptr(F), *spec._head(), *dims, parts]
+    parts = _parts(N, spec.work(J, O), spec.openmp)
+    args = [_ptr(J), _ptr(W), _ptr(bias), _ptr(F), *spec.args(J, O), parts]
     _check(spec.lib.kan_forward(*args, _ptr(out)))
     return out
 
 
 def backward(spec: Spec, J, W, F, gy, need_j: bool, need_w: bool):
     """Gradients ``(gJ (R, N, I) or None, gW (IK + I, O) or None)`` from gy ``(R, N, O)``."""
-    R, N, I = J.shape
+    N = J.shape[1]
     O = W.shape[1]
-    gJ = J.new_zeros(R, N, I) if need_j else None
-    dims = [R, N, I, O, spec.grid, spec.degree, spec.d, spec.order, spec.n_pairs, spec.silu]
-    parts = _parts(N, R * N * I * (spec.degree + 2) * O * (int(need_j) + int(need_w)), spec.openmp)
+    gJ = torch.empty_like(J) if need_j else None  # the kernel writes every entry
+    parts = _parts(N, spec.work(J, O) * (int(need_j) + int(need_w)), spec.openmp)
     gWs = W.new_zeros(parts, *W.shape) if need_w else None
-    args = [_ptr(J), _ptr(W), _ptr(F), *spec._head(), _ptr(gy), *dims, parts]
-    _check(spec.lib.kan_backward(*args, _ptr(gJ), _ptr(gWs)))
+    args = [_ptr(J), _ptr(W), _ptr(F), *spec.args(J, O), parts]
+    _check(spec.lib.kan_backward(*args, _ptr(gy), _ptr(gJ), _ptr(gWs)))
     gW = None if gWs is None else (gWs[0] if parts == 1 else gWs.sum(0))
     return gJ, gW

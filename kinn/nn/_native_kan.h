@@ -138,7 +138,7 @@ AI void FN(tile_bases)(const FN(layer) * c, const int L, int Q, int nder, FN(til
     for (int r = 0; r < nder; r++) {
         const REAL *Mr = c->M + r * L * L;
         for (int l = 0; l < L; l++) {
-            REAL col[16];
+            REAL col[KINN_L];
             for (int p = 0; p < L; p++)
                 col[p] = Mr[p * L + l];
             REAL *restrict br = s->b + (r * L + l) * Q;
@@ -247,7 +247,7 @@ AI void FN(tile_prepare)(const FN(layer) * c, const int L, const REAL *J, int n,
 AI void FN(gather_rows)(REAL *restrict y, const REAL *a, int Q, const REAL *w, const int L,
                         int O, const REAL *wb, REAL ab)
 {
-    REAL coef[17];
+    REAL coef[KINN_L];
     for (int l = 0; l < L; l++)
         coef[l] = a[l * Q];
     int o = 0;
@@ -350,7 +350,7 @@ AI void FN(dots)(const REAL *e, const REAL *w, long stride, const int nw, const 
         }
         return;
     }
-    FN(vec) acc[18];
+    FN(vec) acc[KINN_L + 1];
     for (int l = 0; l <= nw; l++)
         acc[l] = (FN(vec)){0};
     int o = 0;
@@ -430,7 +430,7 @@ AI void FN(weight_grad)(const FN(layer) * c, const int L, FN(tile) * s, int i, i
         REAL *gw = gW + ((long)i * K + g) * O;
         int o = 0;
         for (; o + VL <= O; o += VL) {
-            FN(vec) acc[17];
+            FN(vec) acc[KINN_L];
             for (int l = 0; l < L; l++)
                 acc[l] = LOADV(gw + l * O + o);
             for (int p = p0; p < p1; p++) {
@@ -445,7 +445,7 @@ AI void FN(weight_grad)(const FN(layer) * c, const int L, FN(tile) * s, int i, i
                 STOREV(gw + l * O + o, acc[l]);
         }
         for (; o < O; o++) {
-            REAL acc[18];
+            REAL acc[KINN_L];
             for (int l = 0; l < L; l++)
                 acc[l] = gw[l * O + o];
             for (int p = p0; p < p1; p++) {
@@ -602,7 +602,7 @@ AI void FN(backward_impl)(const FN(layer) * c, const int L, const REAL *J, const
                 const REAL *e = gy + (long)(n + t) * O;
                 const REAL *blk = c->W + ((long)i * K + sc->m[q]) * O;
                 for (int r = 0; r < R; r++) {
-                    REAL sr[18];
+                    REAL sr[KINN_L + 1];
 #define DOTS(OO) FN(dots)(e + r * NO, blk, OO, L, wb, OO, sr)
                     WITH_O(O, DOTS);
 #undef DOTS
@@ -648,13 +648,13 @@ int FN(kan_forward)(const REAL *J, const REAL *W, const REAL *bias, const REAL *
     return failed;
 }
 
-/* Gradients from gy (R, N, O): gJ (R, N, I), zeroed by the caller, written when not NULL;
+/* Gradients from gy (R, N, O): gJ (R, N, I), every entry written, when not NULL;
  * gW (parts, rows of W, O), zeroed by the caller, accumulated per chunk when not NULL (the
  * caller sums the chunks). F, when used, holds order + 2 derivatives. */
 int FN(kan_backward)(const REAL *J, const REAL *W, const REAL *F, const REAL *lo,
                      const REAL *inv_h, const REAL *M, const REAL *s0, const REAL *s1,
-                     const int *pa, const int *pb, const REAL *gy, int R, int N, int I, int O,
-                     int G, int k, int d, int order, int P, int silu, int parts, REAL *gJ,
+                     const int *pa, const int *pb, int R, int N, int I, int O, int G, int k,
+                     int d, int order, int P, int silu, int parts, const REAL *gy, REAL *gJ,
                      REAL *gW)
 {
     if (k + 1 != KINN_L)

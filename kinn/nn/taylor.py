@@ -206,7 +206,7 @@ _NARROW = 2
 _MATRICES: dict[tuple, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
 
-def _native_spec(layer, J: torch.Tensor, weight: torch.Tensor, layout: RowLayout):
+def _native_spec(layer, J: torch.Tensor, weight: torch.Tensor, bias, layout: RowLayout):
     """The fused kernel's arguments for this call, or None where it does not apply.
 
     It applies to uniform B-spline grids on CPU in float32/float64, up to second-order rows,
@@ -218,8 +218,8 @@ def _native_spec(layer, J: torch.Tensor, weight: torch.Tensor, layout: RowLayout
         and J.device.type == "cpu"
         and J.dtype in (torch.float32, torch.float64)
         and weight.dtype == J.dtype
+        and (bias is None or bias.dtype == J.dtype)
         and layout.order <= 2
-        and layout.n_rows <= _native.MAX_ROWS
         and not torch.compiler.is_compiling()
         and _native.available()
     ):
@@ -245,12 +245,11 @@ def _native_spec(layer, J: torch.Tensor, weight: torch.Tensor, layout: RowLayout
             torch.tensor(layout.pa, dtype=torch.int32),
             torch.tensor(layout.pb, dtype=torch.int32),
         )
-    lo = layer.grid[:, 0]
-    inv_h = (1.0 / (layer.grid[:, 1] - lo)).to(J.dtype).contiguous()
+    lo, inv_h = layer._spacing()
     return _native.Spec(
         lib,
         lo.to(J.dtype).contiguous(),
-        inv_h,
+        inv_h.to(J.dtype).contiguous(),
         M,
         s0,
         s1,
@@ -278,15 +277,15 @@ def _base_table(layer, spec, J: torch.Tensor, n_derivs: int):
 class _KANRows(torch.autograd.Function):
     @staticmethod
     def forward(ctx, J, weight, bias, layer, layout):
-        spec = _native_spec(layer, J, weight, layout)
-        if bias is not None and bias.dtype != J.dtype:
-            spec = None
+        spec = _native_spec(layer, J, weight, bias, layout)
         ctx.spec = spec
         if spec is not None:
             J, weight = J.contiguous(), weight.contiguous()
             bias = None if bias is None else bias.contiguous()
             F = _base_table(layer, spec, J, layout.order + 1)
             out = _native.forward(spec, J, weight, bias, F)
+            # sigmoid(v) serves the backward unchanged; other activations need one more order
+            ctx.base_table = F if spec.silu else None
             ctx.save_for_backward(J, weight)
             ctx.layer, ctx.layout, ctx.has_bias = layer, layout, bias is not None
             return out
@@ -320,7 +319,9 @@ class _KANRows(torch.autograd.Function):
         grad_b = grad_out[0].sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
         spec = ctx.spec
         if spec is not None and not graph:
-            F = _base_table(layer, spec, J, layout.order + 1 + int(need_j))
+            F = ctx.base_table
+            if F is None:
+                F = _base_table(layer, spec, J, layout.order + 1 + int(need_j))
             grad_j, grad_w = _native.backward(
                 spec, J, weight, F, grad_out.contiguous(), need_j, need_w
             )
