@@ -181,9 +181,9 @@ class BSplineKANLayer(KANLayer):
 
     Outside the domain every spline continues linearly with its end value and slope (C^1: no
     kink where hidden activations leave the grid, linear growth far away); the base branch is
-    unaffected. On a
-    uniform grid the bases come from the matrix form with a fused custom backward; after a
-    quantile grid update (non-uniform knots) the layer switches to the exact Cox-de Boor path.
+    unaffected. On a uniform grid the bases come from the matrix form with a fused custom
+    backward (the C kernel on CPU); after a quantile grid update (non-uniform knots) the layer
+    switches to the exact Cox-de Boor path.
     """
 
     def __init__(
