@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .network import SymbolicKAN, _layer_inputs, _layers
+from .network import SymbolicKAN, _edge_grids, _layers
 from .regress import SymbolicReport, fit_arrays
 
 __all__ = ["fit_data", "load_table", "main_fit", "plot_edges", "write_report"]
@@ -117,15 +117,7 @@ def plot_edges(model: torch.nn.Module, out: str | Path, x: torch.Tensor | None =
     layers = _layers(sym)
     written = []
     with torch.no_grad():
-        if x is not None:
-            inputs = _layer_inputs(SymbolicKAN(sym.kan), x)
-            ranges = [torch.stack([h.amin(0), h.amax(0)], 1) for h in inputs]
-        else:
-            ranges = [layer.domain_bounds() for layer in layers]
-        for index, layer in enumerate(layers):
-            bounds = ranges[index].double()
-            t = torch.linspace(0, 1, 200, dtype=torch.float64)
-            grid = (bounds[:, :1] + (bounds[:, 1:] - bounds[:, :1]) * t).T
+        for index, (layer, (_, grid)) in enumerate(zip(layers, _edge_grids(sym, x, 200))):
             dtype = next(layer.parameters()).dtype
             values = layer.edge_values(grid.to(dtype)).double()
             locked = sym.locked(index)

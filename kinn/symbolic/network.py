@@ -55,6 +55,24 @@ def _layer_inputs(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     return out
 
 
+def _edge_grids(sym: SymbolicKAN, x: torch.Tensor | None, n: int):
+    """Per layer, ``(bounds, grid)``: each input's ``[lo, hi]`` ``(in, 2)`` and ``n`` uniform
+    samples across it ``(n, in)``, both float64. The range is the one the batch ``x`` reaches
+    at that layer through the plain network when ``x`` is given, else ``domain_bounds()``."""
+    with torch.no_grad():
+        if x is not None:
+            inputs = _layer_inputs(SymbolicKAN(sym.kan), x)
+            ranges = [torch.stack([h.amin(0), h.amax(0)], 1) for h in inputs]
+        else:
+            ranges = [layer.domain_bounds().detach() for layer in _layers(sym)]
+    t = torch.linspace(0.0, 1.0, n, dtype=torch.float64)
+    out = []
+    for bounds in ranges:
+        bounds = bounds.double()
+        out.append((bounds, (bounds[:, :1] + (bounds[:, 1:] - bounds[:, :1]) * t).T))
+    return out
+
+
 def edge_scores(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     """Importance of every edge: ``mean |phi_io(x_i)|`` over the batch, one ``(in, out)`` tensor
     per layer, divided by the largest score of its layer (so 1 is the strongest edge)."""
@@ -291,19 +309,10 @@ def auto_symbolic(
     sym = model if isinstance(model, SymbolicKAN) else SymbolicKAN(model)
     layers = _layers(sym)
     library = library or default_library()
-    with torch.no_grad():
-        ranges = [layer.domain_bounds().detach().double() for layer in layers]
-        if x is not None:
-            plain = SymbolicKAN(sym.kan)
-            for index, h in enumerate(_layer_inputs(plain, x)):
-                ranges[index] = torch.stack([h.amin(0), h.amax(0)], 1).double()
     fits = {}
-    for index, layer in enumerate(layers):
+    for index, (layer, (bounds, grid)) in enumerate(zip(layers, _edge_grids(sym, x, n_samples))):
         param = next(layer.parameters(), None)
         dtype = param.dtype if param is not None else torch.float64
-        bounds = ranges[index]
-        t = torch.linspace(0.0, 1.0, n_samples, dtype=torch.float64)
-        grid = (bounds[:, :1] + (bounds[:, 1:] - bounds[:, :1]) * t).T  # (n, in)
         with torch.no_grad():
             values = layer.edge_values(grid.to(dtype)).double()
         for i, o in torch.nonzero(layer.edge_mask > 0).tolist():

@@ -307,13 +307,15 @@ def fit_arrays(
         final.append((key, count_ops(expr), index, expr))
     chosen = min(final)[3]
 
+    f_in, f_out = _evaluate(chosen, symbols, X[test_in]), _evaluate(chosen, symbols, X[test_out])
+    net_in, net_out = network(X[test_in]), network(X[test_out])
     scores = {
         "data_train": r2_score(y[train], _evaluate(chosen, symbols, X[train])),
-        "data_inside": r2_score(y[test_in], _evaluate(chosen, symbols, X[test_in])),
-        "data_outside": r2_score(y[test_out], _evaluate(chosen, symbols, X[test_out])),
-        "network_data": r2_score(y[test_in], network(X[test_in])),
-        "network_inside": r2_score(network(X[test_in]), _evaluate(chosen, symbols, X[test_in])),
-        "network_outside": r2_score(network(X[test_out]), _evaluate(chosen, symbols, X[test_out])),
+        "data_inside": r2_score(y[test_in], f_in),
+        "data_outside": r2_score(y[test_out], f_out),
+        "network_data": r2_score(y[test_in], net_in),
+        "network_inside": r2_score(net_in, f_in),
+        "network_outside": r2_score(net_out, f_out),
     }
     return SymbolicReport(
         formula=chosen,

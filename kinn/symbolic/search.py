@@ -190,7 +190,9 @@ class _Search:
 
     def _split(self, g, lo, hi, syms, tr, s, noise, spread_g):
         k = len(syms)
-        quads = [self.box(lo, hi, self.n) for _ in range(2)]
+        p, q = (self.box(lo, hi, self.n) for _ in range(2))
+        tol = min(max(noise / spread_g, 1e-6), 0.3)
+        cost = self.rule.weight * tr.complexity
         options = []
         for r in range(1, k // 2 + 1):
             for part in itertools.combinations(range(k), r):
@@ -198,20 +200,17 @@ class _Search:
                     continue
                 A = list(part)
                 B = [i for i in range(k) if i not in part]
-                p, q = quads
                 pq = p.copy()
                 pq[:, B] = q[:, B]
                 qp = q.copy()
                 qp[:, B] = p[:, B]
                 t1, t4, t2, t3 = g(p), g(q), g(pq), g(qp)
                 spread = float(np.std(np.concatenate([t1, t4])))
-                tol = min(max(noise / spread_g, 1e-6), 0.3)
-                add = np.sqrt(np.mean((t1 + t4 - t2 - t3) ** 2)) / spread
                 m = t1 + t4 - t2 - t3
+                add = np.sqrt(np.mean(m**2)) / spread
                 prod = t1 * t4 - t2 * t3
                 den = float(m @ m)
                 shifts = [0.0] if den <= 0 else [0.0, float(m @ prod) / den]
-                cost = self.rule.weight * tr.complexity
                 # rank by transform cost and by how cleanly the test passed
                 if add <= 3 * tol:
                     build = self._additive(g, lo, hi, syms, A, B, tr, s, noise)
@@ -224,7 +223,6 @@ class _Search:
                     if err <= 3 * tol:
                         build = self._product(g, lo, hi, syms, A, B, d, tr, s, t1 - d, p, noise)
                         options.append((cost + 0.1 + 0.2 * kind + _clean(err, tol), build))
-        tol = min(max(noise / spread_g, 1e-6), 0.3)
         options.extend(self._scalings(g, lo, hi, syms, tr, s, noise, tol))
         return options
 
