@@ -90,7 +90,7 @@ def call(where: str, target: Callable, kwargs: dict) -> Any:
 def make(where: str, path: str, kwargs: dict, given: tuple[str, ...] = ()) -> Any:
     """``hydra.utils.instantiate`` of ``{_target_: path, **kwargs}`` after checking the keys.
 
-    ``given`` names arguments the app passes itself (e.g. ``width``); they are in ``kwargs``.
+    ``given`` names arguments the app passes itself (``width`` here, or later to a partial).
     """
     target = locate(path, f"{where}._target_")
     check_kwargs(where, target, {k: v for k, v in kwargs.items() if k not in given}, given)
@@ -162,8 +162,7 @@ def build_trainer(node: Any, model, objective, *, resample_every, out_dir: Path)
         raise ConfigError("trainer._partial_=false: expected true (the app supplies the model)")
     path = spec.pop("_target_")
     given = ("stages", "resample_every", "out_dir")
-    check_kwargs("trainer", locate(path, "trainer._target_"), spec, given)
-    build = make("trainer", path, spec)  # a functools.partial of the Trainer
+    build = make("trainer", path, spec, given)  # a functools.partial of the Trainer
     return call(
         "trainer",
         build,

@@ -41,7 +41,6 @@ def solve(cfg: DictConfig, out_dir: Path | None = None) -> dict:
     atomic_write_text(OmegaConf.to_yaml(cfg, resolve=True), out / "config.yaml")
 
     t = cfg.trainer
-    dtype = {"float32": torch.float32, "float64": torch.float64}[plain(t.dtype)]
     seed_everything(int(t.seed))  # before the network exists: its initialisation repeats
     problem, problem_name = build_problem(cfg.problem)
     form = plain(cfg.form) or getattr(problem, "default_form", None)
@@ -87,7 +86,7 @@ def solve(cfg: DictConfig, out_dir: Path | None = None) -> dict:
         ) from None
     _move_history(out)
 
-    fields = _evaluate(problem, trainer.model, dtype, trainer.device)
+    fields = _evaluate(problem, trainer.model, trainer.dtype, trainer.device)
     rel_l2 = {
         name: relative_l2(torch.as_tensor(p), torch.as_tensor(r))
         for name, (p, r) in fields["pairs"].items()

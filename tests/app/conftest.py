@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from kinn.app import main
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -24,3 +26,15 @@ def toy_conf(tmp_path):
     if str(HERE) not in sys.path:
         sys.path.insert(0, str(HERE))
     return conf
+
+
+@pytest.fixture
+def run_kinn(capsys):
+    """``kinn ARGV`` in-process: ``run_kinn(*argv) -> (exit status, stdout, stderr)``."""
+
+    def run(*argv):
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

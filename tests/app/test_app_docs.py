@@ -4,8 +4,6 @@ import json
 import re
 from pathlib import Path
 
-from kinn.app import main
-
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "app.md").read_text()
 
 
@@ -15,27 +13,24 @@ def block(first_line: str) -> str:
     return match.group(1)
 
 
-def test_own_problem_from_the_guide_solves(capsys, tmp_path, monkeypatch):
+def test_own_problem_from_the_guide_solves(run_kinn, tmp_path, monkeypatch):
     (tmp_path / "myconf" / "problem").mkdir(parents=True)
     (tmp_path / "myconf" / "problem" / "bar.yaml").write_text(block("# myconf/problem/bar.yaml"))
     (tmp_path / "mybar.py").write_text(block("# mybar.py"))
     monkeypatch.chdir(tmp_path)
     monkeypatch.delitem(__import__("sys").modules, "mybar", raising=False)
     run = tmp_path / "run"
-    code = main(
-        [
-            "--config-dir",
-            "myconf",
-            "problem=bar",
-            "problem.length=3",
-            "model=mlp",
-            "model.hidden=[8]",
-            "trainer=quick",
-            "trainer.stages.0.steps=3",
-            f"hydra.run.dir={run}",
-        ]
+    code, out, err = run_kinn(
+        "--config-dir",
+        "myconf",
+        "problem=bar",
+        "problem.length=3",
+        "model=mlp",
+        "model.hidden=[8]",
+        "trainer=quick",
+        "trainer.stages.0.steps=3",
+        f"hydra.run.dir={run}",
     )
-    out, err = capsys.readouterr()
     assert code == 0, out + err
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["problem"] == "bar" and "u" in metrics["rel_l2"]

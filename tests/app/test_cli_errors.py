@@ -7,15 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kinn.app import main
-
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_main(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize(
@@ -31,8 +23,8 @@ def run_main(capsys, *argv):
         ("trainer.stages=[{optimizer:adm,steps:3,lr:1}]", "'adm', expected one of [adam"),
     ],
 )
-def test_bad_override_fails_with_one_line_naming_it(capsys, override, expected):
-    code, out, err = run_main(capsys, override)
+def test_bad_override_fails_with_one_line_naming_it(run_kinn, override, expected):
+    code, out, err = run_kinn(override)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("kinn: error: ")
     assert expected in err
@@ -53,11 +45,10 @@ def test_bad_override_fails_with_one_line_naming_it(capsys, override, expected):
     ],
 )
 def test_config_that_cannot_be_built_fails_with_one_line(
-    capsys, toy_conf, tmp_path, override, expected
+    run_kinn, toy_conf, tmp_path, override, expected
 ):
     run_dir = tmp_path / "run"
-    code, out, err = run_main(
-        capsys,
+    code, out, err = run_kinn(
         "--config-dir",
         str(toy_conf),
         "problem=toy1d",
@@ -71,9 +62,9 @@ def test_config_that_cannot_be_built_fails_with_one_line(
     assert "Traceback" not in err + out
 
 
-def test_unknown_registry_problem_lists_the_known_ones(capsys, tmp_path):
-    code, _, err = run_main(
-        capsys, "+problem.nothing=1", "problem.name=nosuch", f"hydra.run.dir={tmp_path}"
+def test_unknown_registry_problem_lists_the_known_ones(run_kinn, tmp_path):
+    code, _, err = run_kinn(
+        "+problem.nothing=1", "problem.name=nosuch", f"hydra.run.dir={tmp_path}"
     )
     assert code == 2
     assert "problem='nosuch': unknown problem; expected one of:" in err
@@ -97,18 +88,18 @@ def test_console_command_exits_non_zero_without_traceback(tmp_path):
     assert not (tmp_path / "outputs").exists()
 
 
-def test_help_lists_problems_and_models(capsys, toy_conf):
-    code, out, _ = run_main(capsys, "--help", "--config-dir", str(toy_conf))
+def test_help_lists_problems_and_models(run_kinn, toy_conf):
+    code, out, _ = run_kinn("--help", "--config-dir", str(toy_conf))
     assert code == 0
     for name in ("plate_hole", "poisson1d", "toy1d", "kan", "kan_chebyshev", "mlp"):
         assert name in out
 
 
-def test_fit_is_dispatched_to_its_own_config(capsys, tmp_path):
-    code, _, err = run_main(capsys, "fit", "data=x.csv", "target=y", f"hydra.run.dir={tmp_path}")
+def test_fit_is_dispatched_to_its_own_config(run_kinn, tmp_path):
+    code, _, err = run_kinn("fit", "data=x.csv", "target=y", f"hydra.run.dir={tmp_path}")
     try:
         import kinn.symbolic  # noqa: F401
     except ModuleNotFoundError:
         assert code == 2 and "kinn.symbolic is not part of this installation" in err
-    code, _, err = run_main(capsys, "fit", "trainer.seed=1", f"hydra.run.dir={tmp_path}")
+    code, _, err = run_kinn("fit", "trainer.seed=1", f"hydra.run.dir={tmp_path}")
     assert code == 2 and "trainer" in err  # fit.yaml has no trainer group

@@ -78,20 +78,17 @@ def test_overrides_reach_model_sampler_and_trainer(capsys, toy_conf, tmp_path):
     assert ckpt["objective"] == {} and ckpt["dtype"] == "float64"
 
 
-def test_sweep_prints_a_table_and_writes_sweep_csv(capsys, toy_conf, tmp_path):
+def test_sweep_prints_a_table_and_writes_sweep_csv(run_kinn, toy_conf, tmp_path):
     sweep = tmp_path / "sweep"
-    code = main(
-        [
-            "-m",
-            "--config-dir",
-            str(toy_conf),
-            "problem=toy1d",
-            "trainer=quick",
-            "model=tiny_kan,mlp",
-            f"hydra.sweep.dir={sweep}",
-        ]
+    code, out, err = run_kinn(
+        "-m",
+        "--config-dir",
+        str(toy_conf),
+        "problem=toy1d",
+        "trainer=quick",
+        "model=tiny_kan,mlp",
+        f"hydra.sweep.dir={sweep}",
     )
-    out, err = capsys.readouterr()
     assert code == 0, out + err
     rows = list(csv.DictReader(open(sweep / "sweep.csv")))
     assert [r["model"] for r in rows] == ["tiny_kan", "mlp"]
