@@ -12,11 +12,9 @@ import torch
 from kinn.geometry import Rectangle, sample
 from kinn.pde import Data, Dirichlet, InverseParameter, Problem, Residual
 
+from .poisson2d import exact
+
 K_TRUE = 2.0
-
-
-def exact(x):
-    return (torch.sin(math.pi * x[:, 0]) * torch.sin(math.pi * x[:, 1]))[:, None]
 
 
 def observations(n_obs=200, noise=0.01, seed=0):

@@ -31,18 +31,21 @@ def strain(u, names) -> torch.Tensor:
 
 def linear_stress(u, names, E, nu, plane=None) -> torch.Tensor:
     """Cauchy stress ``sigma = lambda tr(eps) I + 2 mu eps``: ``(N, d, d)`` (in-plane for 2-D)."""
-    lam, mu = lame(E, nu, plane)
-    eps = strain(u, names)
+    return _hooke(strain(u, names), *lame(E, nu, plane))
+
+
+def _hooke(eps, lam, mu) -> torch.Tensor:
     eye = torch.eye(eps.shape[-1], dtype=eps.dtype, device=eps.device)
     return lam * eps.diagonal(dim1=1, dim2=2).sum(-1)[:, None, None] * eye + 2 * mu * eps
 
 
 def linear_elastic(E: float, nu: float, names=("ux", "uy"), plane: str | None = "stress"):
     """Strain energy density ``psi = sigma : eps / 2`` as ``density(x, u) -> (N,)``."""
-    lame(E, nu, plane)
+    lam, mu = lame(E, nu, plane)
 
     def density(x, u):
-        return 0.5 * (linear_stress(u, names, E, nu, plane) * strain(u, names)).sum((1, 2))
+        eps = strain(u, names)
+        return 0.5 * (_hooke(eps, lam, mu) * eps).sum((1, 2))
 
     return density
 

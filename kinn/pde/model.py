@@ -37,7 +37,7 @@ class ProblemModel(nn.Module):
         self.register_buffer("inv_half", 2 / (xmax - xmin))
         self.register_buffer("out_scale", torch.as_tensor(out_scale, dtype=torch.float64))
         self.hard = dict(hard or {})
-        self._known: dict = {}  # jets of g and D at the last points they were asked for
+        self._known: dict = {}  # jets of g and D at the recent point sets they were asked for
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """Physical ``x (N, d)`` -> ``z`` on ``[-1, 1]^d``."""
@@ -89,17 +89,27 @@ def _as_col(v, x):
 
 
 def _known_jet(fn, x, order, hessian, cache: dict) -> Jet:
-    """Jet of a parameter-free function (lifting, distance), cached for the last points."""
-    key = (x._version, order, hessian)
-    hit = cache.get(id(fn))
-    if hit is not None and hit[0] is x and hit[1] == key:  # the cache keeps x alive
+    """Jet of a parameter-free function (lifting, distance), cached per point set.
+
+    One entry per ``(fn, x, order, hessian)``, so the terms of one step (interior, boundary,
+    data points) all hit on the next step; the oldest entries go beyond ``_KNOWN_MAX``.
+    """
+    key = (id(fn), id(x), order, hessian)
+    hit = cache.get(key)
+    if hit is not None and hit[0] is x and hit[1] == x._version:  # the cache keeps x alive
         return hit[2]
     # ``0 * y**3`` keeps constant and linear functions in the graph up to second order.
     with torch.enable_grad():
         j = jet_of(lambda y: _as_col(fn(y), y) + 0 * y[:, :1] ** 3, x.detach(), order, hessian)
     j = Jet(*(None if t is None else t.detach() for t in (j.value, j.grad, j.hess)), j.diag)
-    cache[id(fn)] = (x, key, j)
+    cache.pop(key, None)
+    cache[key] = (x, x._version, j)
+    while len(cache) > _KNOWN_MAX:
+        del cache[next(iter(cache))]
     return j
+
+
+_KNOWN_MAX = 32
 
 
 # ---- distance functions for hard constraints ----------------------------------------------

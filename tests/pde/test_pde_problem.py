@@ -89,7 +89,7 @@ def test_neo_hookean_energy_vanishes_undeformed_and_matches_small_strain(f64):
 class _Fn(torch.nn.Module):
     """A fixed function of the physical coordinates behind the normalised input."""
 
-    def __init__(self, fn, lo=(0.0, 0.0), hi=None):
+    def __init__(self, fn):
         super().__init__()
         self.fn = fn
 
