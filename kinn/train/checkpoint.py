@@ -1,8 +1,9 @@
 """Atomic checkpoint files and random-number-generator state capture.
 
 A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts, so it loads with
-``torch.load(path, weights_only=True)``. Files are written to ``<path>.tmp`` and moved into
-place with ``os.replace``: a crash mid-write leaves the previous file intact.
+``torch.load(path, weights_only=True)``. Files are written to a temporary file of their own
+and moved into place with ``os.replace`` (:mod:`kinn._files`): a crash mid-write leaves the
+previous file intact, and concurrent writers never collide.
 """
 
 from __future__ import annotations
@@ -15,62 +16,58 @@ from typing import Any
 import numpy as np
 import torch
 
+from kinn._files import atomic_write, atomic_write_text
+
+__all__ = [
+    "FORMAT",
+    "CheckpointError",
+    "atomic_save",
+    "atomic_write_text",
+    "load_checkpoint",
+    "rng_state",
+    "seed_everything",
+    "set_rng_state",
+]
+
 FORMAT = "kinn.train/1"
-
-
-def _replace(tmp: Path, path: Path) -> None:
-    os.replace(tmp, path)
-    # Persist the rename itself; best effort, some filesystems refuse directory fsync.
-    try:
-        fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
     """``torch.save`` ``obj`` to ``path`` atomically; returns the path."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    _replace(tmp, path)
-    return path
+    return atomic_write(path, lambda f: torch.save(obj, f))
 
 
-def atomic_write_text(text: str, path: str | os.PathLike) -> Path:
-    """Write ``text`` to ``path`` atomically; returns the path."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    _replace(tmp, path)
-    return path
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read, or that does not fit the run resuming from it."""
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
     """Load a trainer checkpoint (a file, or a run directory holding ``last.pt``).
 
     Raises:
-        ValueError: if the path does not exist or is not a kinn.train checkpoint.
+        CheckpointError: (a ``ValueError``) if the path does not exist, cannot be read
+            (truncated, not a ``torch.save`` file) or is not a kinn.train checkpoint; the
+            message is one line naming the file.
     """
     path = Path(path)
     if path.is_dir():
         path = path / "last.pt"
     if not path.is_file():
-        raise ValueError(f"resume={str(path)!r}: expected an existing checkpoint file")
-    ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        raise CheckpointError(f"resume={str(path)!r}: expected an existing checkpoint file")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch.load fails in many ways: truncated zip, pickle, OSError
+        reason = " ".join(str(err).split()) or type(err).__name__
+        if len(reason) > 120:
+            reason = reason[:117] + "..."
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} cannot be read: it is truncated, corrupt or not a "
+            f"torch.save file ({type(err).__name__}: {reason})"
+        ) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise ValueError(f"resume={str(path)!r}: expected a checkpoint with format {FORMAT!r}")
+        raise CheckpointError(
+            f"checkpoint {str(path)!r}: expected a checkpoint with format {FORMAT!r}"
+        )
     return ckpt
 
 

@@ -14,6 +14,7 @@ from torch import nn
 
 from kinn.train.checkpoint import (
     FORMAT,
+    CheckpointError,
     atomic_save,
     load_checkpoint,
     rng_state,
@@ -405,12 +406,12 @@ class Trainer:
         """Load ``ckpt`` into the model, objective and ``run``; returns optimizer state."""
         dtype = str(self.dtype).removeprefix("torch.")
         if ckpt["dtype"] != dtype:
-            raise ValueError(f"checkpoint dtype {ckpt['dtype']!r}: expected {dtype!r}")
+            raise CheckpointError(f"checkpoint dtype {ckpt['dtype']!r}: expected {dtype!r}")
         stage, stage_step = ckpt["stage"], ckpt["stage_step"]
         saved = [s["optimizer"] for s in ckpt["stages"][: stage + 1]]
         current = [s.optimizer for s in self.stages[: stage + 1]]
         if saved != current or stage_step > self.stages[stage].steps:
-            raise ValueError(
+            raise CheckpointError(
                 f"checkpoint stages {ckpt['stages']} at stage {stage}, step {stage_step}: "
                 f"expected stages compatible with {[s.to_dict() for s in self.stages]}"
             )
