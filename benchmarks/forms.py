@@ -12,8 +12,8 @@ import time
 import torch
 
 from kinn.nn import KAN, MLP
+from kinn.problems import inverse_diffusion, poisson2d
 from kinn.train import Stage, Trainer
-from problems import inverse_diffusion, poisson2d
 
 NETWORKS = {
     # A wider hidden-layer domain keeps B-spline inputs on the grid (smooth second derivatives).

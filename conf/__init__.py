@@ -1,1 +1,2 @@
-"""Hydra configs of the kinn command (a package so that installed copies find them)."""
+"""Hydra configs of the kinn command, installed as ``kinn.conf`` (a package, so that an
+installed ``kinn`` finds them)."""

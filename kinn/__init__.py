@@ -1,7 +1,23 @@
-"""kinn: physics-informed Kolmogorov-Arnold networks."""
+"""kinn: physics-informed Kolmogorov-Arnold networks.
+
+Importing kinn changes nothing in the process. :func:`tune_allocator` is the opt-in
+allocator tuning that the ``kinn`` command applies to its own process.
+"""
+
+from pathlib import Path as _Path
 
 from ._runtime import tune_allocator
 
 __version__ = "0.1.0"
+__all__ = ["tune_allocator"]
 
-tune_allocator()
+# An install maps the repository's top-level conf/ and problems/ to kinn.conf and
+# kinn.problems (pyproject.toml); a source checkout run without installing (a worktree, a
+# clean clone under pytest) finds them beside this package instead.
+_checkout = _Path(__file__).resolve().parent.parent
+if all(
+    (_checkout / marker).is_file()
+    for marker in ("pyproject.toml", "conf/config.yaml", "problems/__init__.py")
+):
+    __path__.append(str(_checkout))
+del _checkout, _Path

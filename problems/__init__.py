@@ -1,6 +1,8 @@
-"""Ready problems: each module has a factory returning a :class:`kinn.pde.Problem`.
+"""Ready problems, installed as ``kinn.problems``: each module has a factory returning a
+:class:`kinn.pde.Problem`.
 
-``REGISTRY`` maps a problem name to its factory (what the app lists and builds).
+The ``kinn`` command builds them like a user's own problem, from the ``_target_`` of their
+configs in ``conf/problem/`` (``kinn.problems.poisson1d`` ...).
 """
 
 from .inverse_diffusion import inverse_diffusion
@@ -8,11 +10,4 @@ from .plate_hole import plate_hole
 from .poisson1d import poisson1d
 from .poisson2d import poisson2d
 
-REGISTRY = {
-    "poisson1d": poisson1d,
-    "poisson2d": poisson2d,
-    "inverse_diffusion": inverse_diffusion,
-    "plate_hole": plate_hole,
-}
-
-__all__ = ["REGISTRY", "inverse_diffusion", "plate_hole", "poisson1d", "poisson2d"]
+__all__ = ["inverse_diffusion", "plate_hole", "poisson1d", "poisson2d"]

@@ -1,22 +1,24 @@
 """Build the run's objects from the composed config: problem, network, trainer.
 
-Every object comes from ``hydra.utils.instantiate`` on a ``_target_``; a problem may instead
-name an entry of ``problems.REGISTRY``. Keyword arguments are checked against the target's
-signature first, so a wrong key fails with a :class:`ConfigError` naming it.
+Every object comes from ``hydra.utils.instantiate`` on a ``_target_`` (the shipped problems
+too: ``kinn.problems.poisson1d`` ...). Keyword arguments are checked against the target's
+signature first, so a wrong key fails with a :class:`ConfigError` naming it. No torch import
+here: the command sets its thread policy before torch loads.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
+
+if TYPE_CHECKING:
+    import torch
 
 
 class ConfigError(ValueError):
@@ -28,17 +30,6 @@ def plain(node: Any) -> Any:
     if isinstance(node, DictConfig) or OmegaConf.is_list(node):
         return OmegaConf.to_container(node, resolve=True, enum_to_str=True)
     return node
-
-
-def registry() -> dict[str, Callable]:
-    """``problems.REGISTRY`` (name -> factory), or ``{}`` if the package is not importable."""
-    try:
-        module = importlib.import_module("problems")
-    except ModuleNotFoundError as err:
-        if err.name != "problems":
-            raise
-        return {}
-    return dict(getattr(module, "REGISTRY", {}))
 
 
 def locate(path: str, where: str) -> Callable:
@@ -103,31 +94,28 @@ def make(where: str, path: str, kwargs: dict, given: tuple[str, ...] = ()) -> An
         raise ConfigError(f"{where}: {one_line(str(cause))}") from None
 
 
+def innermost_code(err: BaseException):
+    """The code object of the function that raised ``err`` (its innermost frame), or None."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code if tb is not None else None
+
+
 def one_line(text: str) -> str:
     return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 def build_problem(node: Any) -> tuple[Any, str]:
-    """The problem and its display name from ``problem: {name | _target_, **kwargs}``."""
+    """The problem and its display name from ``problem: {_target_, name, **kwargs}``."""
     spec = plain(node)
-    if isinstance(spec, str):  # `problem: poisson1d` written inline
-        spec = {"name": spec}
-    if not isinstance(spec, dict):
-        raise ConfigError(f"problem={spec!r}: expected a mapping with 'name' or '_target_'")
-    kwargs = {k: v for k, v in spec.items() if k not in ("name", "_target_")}
-    if "_target_" in spec:
-        name = spec.get("name") or str(spec["_target_"]).rsplit(".", 1)[-1]
-        return make("problem", spec["_target_"], kwargs), str(name)
-    name = spec.get("name")
-    known = registry()
-    if name not in known:
-        choices = ", ".join(sorted(known)) or "none (the 'problems' package is not importable)"
+    if not isinstance(spec, dict) or "_target_" not in spec:
         raise ConfigError(
-            f"problem={name!r}: unknown problem; expected one of: {choices}, "
-            "or a problem config with a _target_"
+            f"problem must be a mapping with a '_target_' (a problem factory), got {spec!r}"
         )
-    check_kwargs("problem", known[name], kwargs)
-    return call("problem", known[name], kwargs), name
+    kwargs = {k: v for k, v in spec.items() if k not in ("name", "_target_")}
+    name = spec.get("name") or str(spec["_target_"]).rsplit(".", 1)[-1]
+    return make("problem", spec["_target_"], kwargs), str(name)
 
 
 def build_network(node: Any, in_dim: int, out_dim: int) -> tuple[torch.nn.Module, str]:

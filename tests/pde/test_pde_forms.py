@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from kinn.nn import KAN
+from kinn.problems import poisson1d, poisson2d
 from kinn.train import Stage, Trainer
-from problems import poisson1d, poisson2d
 
 
 def bspline_kan(d):

@@ -8,9 +8,9 @@ import torch
 from kinn.geometry import Interval
 from kinn.nn import KAN
 from kinn.pde import Data, InverseParameter, Problem, Residual, load_observations
+from kinn.problems import inverse_diffusion
+from kinn.problems.inverse_diffusion import K_TRUE
 from kinn.train import Stage, Trainer
-from problems import inverse_diffusion
-from problems.inverse_diffusion import K_TRUE
 
 
 def test_inverse_diffusion_recovers_k_within_one_percent_from_noisy_data(f64):
