@@ -1,4 +1,5 @@
-"""The ``kinn`` command-line application (Hydra configs in ``kinn/conf``)."""
+"""The ``kinn`` command-line application (Hydra configs in ``conf/``, installed as
+``kinn.conf``)."""
 
 from kinn.app.cli import main
 

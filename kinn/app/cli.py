@@ -1,27 +1,44 @@
 """The ``kinn`` command: Hydra composes the config, :func:`kinn.app.solve.solve` runs it.
 
-User mistakes (unknown option, bad key or type, a problem that cannot be built) end with one
-line on stderr and exit status 2; set ``KINN_DEBUG=1`` for the full traceback.
+User mistakes (unknown option, bad key or type, a problem that cannot be built, a checkpoint
+that does not fit, training that diverges) end with one line on stderr and exit status 2;
+set ``KINN_DEBUG=1`` for the full traceback. Anything else is a bug: its traceback is printed
+and kept in the run's ``error.log``, and the exit status is 1. In a sweep (``-m``) a failed
+job is recorded as failed and the other jobs still run.
+
+torch is imported only once the run's thread policy is set (``threads``, see
+:mod:`kinn._runtime`), because OpenMP reads its wait policy when torch loads it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
 import os
+import re
 import sys
+import traceback
+import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import hydra
 import yaml
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException, MissingConfigException
-from omegaconf import DictConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from kinn import _runtime
 from kinn.app import schema
-from kinn.app.build import ConfigError, one_line, registry
+from kinn.app.build import ConfigError, innermost_code, one_line, plain
+from kinn.app.record import record_failure, record_interrupt
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
+CONF = Path(importlib.import_module("kinn.conf").__file__).resolve().parent
+CONFIG_PATH = "pkg://kinn.conf"
 GROUPS = ("problem", "model", "trainer", "sampler", "experiment")
 
 
@@ -29,17 +46,164 @@ class _Abort(BaseException):
     """Carries a user error out of Hydra's job runner, which would otherwise log it twice."""
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def _solve_job(cfg: DictConfig) -> None:
-    from kinn.app.solve import solve
-
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``kinn`` and ``python -m kinn``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    fit = argv[:1] == ["fit"]
+    if fit:
+        argv = argv[1:]
+    elif any(a in ("-h", "--help") for a in argv):
+        return _print_help(help_text(_config_dir(argv)))
     try:
-        solve(cfg)
+        return _launch("fit", argv) if fit else _launch("config", with_resume(argv))
+    except _Abort as err:
+        return _fail(str(err))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:
+        if os.environ.get("KINN_DEBUG"):
+            raise
+        if _is_user_error(err):
+            return _fail(describe(err))
+        return _report_bug(err)
+
+
+def _fail(message: str) -> int:
+    print(f"kinn: error: {one_line(message)}", file=sys.stderr)
+    return 2
+
+
+def _report_bug(err: BaseException) -> int:
+    traceback.print_exception(err, file=sys.stderr)
+    log = getattr(err, "_kinn_error_log", None)
+    print(
+        f"kinn: error: {type(err).__name__}: {one_line(str(err))}. This is not a config "
+        "error but a bug, in kinn or in the problem's own code: please report it with the "
+        "traceback above" + (f" (also in {log})" if log else ""),
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _print_help(text: str) -> int:
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `kinn --help | head -1`: the reader has gone, not an error
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return 0
+
+
+def _launch(config_name: str, argv: list[str]) -> int:
+    schema.register()
+    failures: list[str] = []
+    task = _fit_job if config_name == "fit" else (lambda cfg: _solve_job(cfg, failures))
+    job = hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=config_name)(task)
+    claimed: dict[str, str] = {}  # Hydra resolves the run folder more than once per run
+
+    def unique(base: str) -> str:
+        if base not in claimed:
+            claimed[base] = _claim(base)
+        return claimed[base]
+
+    OmegaConf.register_new_resolver("kinn.unique", unique, replace=True)
+    saved_argv, saved_env = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
+    saved_path = list(sys.path)
+    # Hydra then raises instead of printing its own multi-line report; we print one line.
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    sys.argv = ["kinn", *argv]
+    if os.getcwd() not in sys.path:  # a user's `_target_: mymodule.make` next to their configs
+        sys.path.append(os.getcwd())
+    try:
+        job()
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+        if saved_env is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = saved_env
+    if failures:
+        print(f"kinn: {len(failures)} job(s) failed: {', '.join(failures)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _claim(base: str) -> str:
+    """Create the run folder ``base``, or ``base-2``, ``base-3``... if another run has it.
+
+    ``mkdir`` is atomic, so two runs started in the same second never share a folder.
+    """
+    path = Path(base)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 1
+    while True:
+        candidate = path if n == 1 else path.with_name(f"{path.name}-{n}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            n += 1
+            continue
+        return str(candidate)
+
+
+def _solve_job(cfg: DictConfig, failures: list[str]) -> None:
+    hc = HydraConfig.get()
+    out, overrides = Path(hc.runtime.output_dir), list(hc.overrides.task)
+    sweep = hc.mode == RunMode.MULTIRUN
+    try:
+        with _thread_policy(plain(cfg.threads)) as threads:
+            from kinn.app.solve import solve  # imports torch: after the thread policy
+
+            solve(cfg, out, threads=threads)
+    except KeyboardInterrupt:
+        hint = record_interrupt(cfg, out, overrides)
+        print(f"\nkinn: interrupted; {hint}", file=sys.stderr, flush=True)
+        raise
     except ConfigError as err:
-        raise _Abort(str(err)) from None
+        record_failure(cfg, out, one_line(str(err)), overrides, bug=False)
+        if not sweep:
+            raise _Abort(str(err)) from None
+        failures.append(f"job {hc.job.num}")
+        print(f"kinn: error: job {hc.job.num}: {one_line(str(err))}", file=sys.stderr)
+    except Exception as err:
+        record = record_failure(cfg, out, f"{type(err).__name__}: {err}", overrides, bug=True)
+        try:
+            err._kinn_error_log = record["error_log"]
+        except AttributeError:  # an exception type without a __dict__
+            pass
+        if not sweep:
+            raise
+        failures.append(f"job {hc.job.num}")
+        print(f"kinn: job {hc.job.num} failed:", file=sys.stderr)
+        _report_bug(err)
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="fit")
+@contextmanager
+def _thread_policy(threads) -> Iterator[int]:
+    """Size torch's thread pool for this run (restored afterwards) and, if torch is not loaded
+    yet, let idle OpenMP threads sleep instead of spinning (``OMP_WAIT_POLICY=PASSIVE``
+    unless the environment already sets it)."""
+    if threads == "auto" and os.environ.get("OMP_NUM_THREADS"):
+        threads = None  # the user chose for the whole machine: torch follows OMP_NUM_THREADS
+    try:
+        count = None if threads is None else _runtime.thread_count(threads)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    if "torch" not in sys.modules:
+        os.environ.setdefault(_runtime.WAIT_POLICY_ENV, "PASSIVE")
+    import torch
+
+    saved = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(saved)
+
+
 def _fit_job(cfg: DictConfig) -> None:
     try:
         symbolic = importlib.import_module("kinn.symbolic")
@@ -56,62 +220,12 @@ def _fit_job(cfg: DictConfig) -> None:
         raise _Abort(f"kinn fit: {err}") from None
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``kinn`` and ``python -m kinn``; returns the exit status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    job = _solve_job
-    if argv[:1] == ["fit"]:
-        job, argv = _fit_job, argv[1:]
-    elif any(a in ("-h", "--help") for a in argv):
-        print(help_text(_config_dir(argv)))
-        return 0
-    try:
-        if job is _solve_job:
-            argv = with_resume(argv)
-        return _launch(job, argv)
-    except _Abort as err:
-        return _fail(str(err))
-    except KeyboardInterrupt:
-        return 130
-    except Exception as err:
-        if os.environ.get("KINN_DEBUG") or not _is_user_error(err):
-            raise
-        return _fail(describe(err))
-
-
-def _fail(message: str) -> int:
-    print(f"kinn: error: {one_line(message)}", file=sys.stderr)
-    return 2
-
-
-def _launch(job, argv: list[str]) -> int:
-    schema.register()
-    saved_argv, saved_env = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
-    saved_path = list(sys.path)
-    # Hydra then raises instead of printing its own multi-line report; we print one line.
-    os.environ["HYDRA_FULL_ERROR"] = "1"
-    sys.argv = ["kinn", *argv]
-    if os.getcwd() not in sys.path:  # a user's `_target_: mymodule.make` next to their configs
-        sys.path.append(os.getcwd())
-    try:
-        job()
-    finally:
-        sys.argv, sys.path[:] = saved_argv, saved_path
-        if saved_env is None:
-            os.environ.pop("HYDRA_FULL_ERROR", None)
-        else:
-            os.environ["HYDRA_FULL_ERROR"] = saved_env
-    return 0
-
-
 def _is_user_error(err: BaseException) -> bool:
     if isinstance(err, ConfigError | HydraException | OmegaConfBaseException):
         return True
     # Hydra rejects conflicting flags (--cfg with -m, ...) with a plain ValueError.
-    tb = err.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    origin = Path(tb.tb_frame.f_code.co_filename).parts if tb is not None else ()
+    code = innermost_code(err)
+    origin = Path(code.co_filename).parts if code is not None else ()
     return isinstance(err, ValueError) and "hydra" in origin
 
 
@@ -120,11 +234,14 @@ def describe(err: BaseException) -> str:
     if isinstance(err, MissingConfigException) and err.missing_cfg_file:
         group, _, name = str(err.missing_cfg_file).rpartition("/")
         if group and err.options is not None:
-            options = ", ".join(sorted(o for o in err.options if not o.endswith("_schema")))
-            return f"{group}={name}: unknown option; expected one of: {options}"
+            known = sorted(o for o in err.options if not o.endswith("_schema"))
+            message = f"{group}={name}: unknown option; expected one of: {', '.join(known)}"
+            return message + _did_you_mean(name, known)
     if isinstance(err, OmegaConfBaseException):
         return _omegaconf_message(err)
     head = one_line(str(err)).replace("Error merging override ", "")
+    if head.startswith("Could not append to config"):
+        return _append_message(head)
     cause = err.__cause__
     if not isinstance(cause, OmegaConfBaseException):
         return head
@@ -136,6 +253,20 @@ def describe(err: BaseException) -> str:
     return f"{head}: {message}" if head else message
 
 
+def _did_you_mean(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _append_message(head: str) -> str:
+    """``+key=value`` for a key the config already has: say to drop the ``+``."""
+    match = re.search(r"already at '([^']+)'.*remove \+ prefix: '([^']+)'", head)
+    if match is None:
+        return head
+    key, fixed = match.groups()
+    return f"+{fixed}: {key} is already in the config; to change it write {fixed} (no '+')"
+
+
 def _omegaconf_message(err: OmegaConfBaseException, with_key: bool = True) -> str:
     key = getattr(err, "full_key", None)
     msg = getattr(err, "msg", None) or str(err)
@@ -144,11 +275,24 @@ def _omegaconf_message(err: OmegaConfBaseException, with_key: bool = True) -> st
     if "not in" in msg and parent is not None and hasattr(parent, "keys"):
         keys = [str(k) for k in parent.keys() if not str(k).startswith("_")]
         name = str(getattr(err, "key", "") or key or "").rsplit(".", 1)[-1]
-        close = difflib.get_close_matches(name, keys, n=1)
         msg = f"unknown key {name!r}; expected one of: {', '.join(keys)}"
-        if close:
-            msg += f" (did you mean {close[0]!r}?)"
+        nested = _nested_key(parent, name)
+        msg += f" (did you mean {nested!r}?)" if nested else _did_you_mean(name, keys)
     return f"{key}: {msg}" if key and with_key else msg
+
+
+def _nested_key(parent, name: str) -> str | None:
+    """``trainer.stages.0.lr`` for ``trainer.lr``: ``name`` is a field of the schema of a list
+    inside ``parent`` (a stage's ``lr``, ``steps``...)."""
+    schema_type = OmegaConf.get_type(parent)
+    if not dataclasses.is_dataclass(schema_type):
+        return None
+    prefix = parent._get_full_key(None)
+    for field_name, hint in typing.get_type_hints(schema_type).items():
+        (item,) = typing.get_args(hint) if typing.get_origin(hint) is list else (None,)
+        if dataclasses.is_dataclass(item) and name in {f.name for f in dataclasses.fields(item)}:
+            return f"{prefix}.{field_name}.0.{name}" if prefix else f"{field_name}.0.{name}"
+    return None
 
 
 def with_resume(argv: list[str]) -> list[str]:
@@ -197,29 +341,33 @@ def _config_dir(argv: list[str]) -> Path | None:
 
 def options(group: str, config_dir: Path | None = None) -> list[str]:
     """Config names of ``group`` in the shipped ``conf/`` and in ``config_dir``."""
-    names = set()
-    for root in (CONF, config_dir):
+    return sorted(_config_files(group, config_dir))
+
+
+def _config_files(group: str, config_dir: Path | None) -> dict[str, Path]:
+    files = {}
+    for root in (CONF, config_dir):  # the user's directory wins, as in Hydra's search path
         if root is not None and (root / group).is_dir():
-            names.update(p.stem for p in (root / group).glob("*.yaml"))
-    return sorted(names)
+            files.update({p.stem: p for p in (root / group).glob("*.yaml")})
+    return files
 
 
 def _problem_lines(config_dir: Path | None) -> list[str]:
-    known = registry()
-    names = sorted(set(options("problem", config_dir)) | set(known))
-    lines = []
-    for name in names:
-        lines.append(f"  {name:<20} {_title(known.get(name))}".rstrip())
-    return lines
+    files = _config_files("problem", config_dir)
+    return [f"  {name:<20} {_title(files[name])}".rstrip() for name in sorted(files)]
 
 
-def _title(factory) -> str:
-    """A problem's title: the head of its module docstring (up to ': '), else of its own."""
-    module = sys.modules.get(getattr(factory, "__module__", ""), None)
-    for doc in (getattr(module, "__doc__", None), getattr(factory, "__doc__", None)):
-        first = (doc or "").strip().splitlines()
-        if first:
-            return first[0].split(": ")[0].rstrip(".")
+def _title(path: Path) -> str:
+    """A config's title: its first comment line, else its ``_target_``."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for line in lines:
+        if line.startswith("#") and not line.startswith("# @package"):
+            return line.lstrip("# ").rstrip()
+        if line.strip() and not line.startswith("#"):
+            break
+    for line in lines:
+        if line.startswith("_target_:"):
+            return line.split(":", 1)[1].split("#")[0].strip()
     return ""
 
 
@@ -248,10 +396,12 @@ def help_text(config_dir: Path | None = None) -> str:
             f"experiments (experiment=NAME): {listing('experiment')}",
             "",
             "common keys:",
-            "  form=strong|energy|inverse   derivatives=jet|autograd   model.hidden=[32,32]",
-            "  model.grid=20   trainer.dtype=float64   trainer.device=cuda   trainer.seed=1",
+            "  form=strong|energy|inverse   derivatives=auto|jet|autograd   threads=auto|N",
+            "  model.hidden=[32,32]   model.grid=20   problem.hard=false   trainer.seed=1",
+            "  trainer.dtype=float64   trainer.device=cuda   trainer.stages.0.lr=1e-3",
             "  trainer.stages=[{optimizer:adam,steps:500,lr:1e-3},{optimizer:lbfgs,steps:50,lr:1}]",
             "  sampler.method=sobol   sampler.n_interior=2000   sampler.resample_every=100",
+            "  +KEY=VALUE adds a key the config does not have (+problem.<factory argument>=...)",
             "",
             "outputs: outputs/<problem>/<date>/<time>/  (sweeps: multirun/<date>/<time>/<job>/)",
             "Hydra's own flags: kinn --hydra-help.  Guide: docs/app.md",

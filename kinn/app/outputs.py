@@ -1,27 +1,12 @@
-"""Files a run leaves behind: metrics, fields on the evaluation set (.vtu) and plots (.png)."""
+"""Files a run leaves behind besides metrics.json: fields on the evaluation set (.vtu), plots."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import meshio
 import numpy as np
-
-from kinn.train.checkpoint import atomic_write_text
-
-
-def write_json(data: dict, path: Path) -> Path:
-    return atomic_write_text(json.dumps(data, indent=2, default=_jsonable) + "\n", path)
-
-
-def _jsonable(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def write_vtu(

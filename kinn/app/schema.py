@@ -25,6 +25,7 @@ class Form(str, Enum):
 
 
 class Derivatives(str, Enum):
+    auto = "auto"
     jet = "jet"
     autograd = "autograd"
 
@@ -112,14 +113,15 @@ class MLPConfig:
 
 @dataclass
 class Config:
-    """The whole run. ``problem``/``model`` hold ``_target_`` (or a registry ``name``) + kwargs."""
+    """The whole run. ``problem``/``model`` hold a ``_target_`` and its keyword arguments."""
 
     problem: Any = MISSING
     model: Any = MISSING
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     form: Form | None = None  # None: the problem's default form
-    derivatives: Derivatives = Derivatives.jet
+    derivatives: Derivatives = Derivatives.auto  # auto: the problem's own choice
+    threads: Any = "auto"  # "auto" or a positive integer (checked when the run starts)
     resume: str | None = None  # a run directory or checkpoint file to continue
 
 

@@ -1,4 +1,8 @@
-"""One run: build the problem, network and trainer from the config, train, write outputs."""
+"""One run: build the problem, network and trainer from the config, train, write outputs.
+
+Errors about the config (a bad value, a checkpoint that does not fit, training that
+diverges) are raised as :class:`ConfigError`; anything else propagates with its traceback.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,24 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from kinn.app.build import ConfigError, build_network, build_problem, build_trainer, plain
-from kinn.app.outputs import plot_field, write_json, write_vtu
+from kinn._files import atomic_write_text
+from kinn.app.build import (
+    ConfigError,
+    build_network,
+    build_problem,
+    build_trainer,
+    innermost_code,
+    one_line,
+    plain,
+)
+from kinn.app.outputs import plot_field, write_vtu
+from kinn.app.record import FINISHED, write_json
 from kinn.train import DivergenceError, seed_everything
-from kinn.train.checkpoint import atomic_write_text
+from kinn.train.checkpoint import CheckpointError, load_checkpoint
 from kinn.train.validation import relative_l2
+from kinn.train.weighting import TermWeights
+
+NOTHING_TO_DO = "nothing to do"
 
 
 def resume_checkpoint(path: str) -> Path:
@@ -32,12 +49,36 @@ def resume_checkpoint(path: str) -> Path:
     )
 
 
-def solve(cfg: DictConfig, out_dir: Path | None = None) -> dict:
-    """Solve the configured problem; returns the metrics also written to ``metrics.json``."""
+def read_resume(path: str) -> tuple[Path, dict]:
+    """The checkpoint file ``resume=path`` means, and its content; a file that cannot be
+    read is a :class:`ConfigError` naming it and, when there is one, the intact ``best.pt``."""
+    file = resume_checkpoint(path)
+    try:
+        return file, load_checkpoint(file)
+    except CheckpointError as err:
+        message = f"resume={path!r}: {one_line(str(err))}"
+    for best in (file.parent / "best.pt", file.parent / "checkpoints" / "best.pt"):
+        if best != file and best.is_file():
+            try:
+                step = load_checkpoint(best)["step"]
+            except CheckpointError:
+                continue
+            message += f"; {best} (step {step}) is intact: kinn +resume={best}"
+            break
+    raise ConfigError(message)
+
+
+def solve(cfg: DictConfig, out_dir: Path | None = None, threads: int | None = None) -> dict:
+    """Solve the configured problem; returns the metrics also written to ``metrics.json``
+    (written last, with ``"status": "finished"``), or ``{"status": "nothing to do"}`` when
+    ``resume`` names a run that already holds every configured step (no new directory)."""
     start = time.perf_counter()
     out = Path(out_dir or HydraConfig.get().runtime.output_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    resume = resume_checkpoint(cfg.resume) if cfg.resume else None
+    resume, ckpt = read_resume(cfg.resume) if cfg.resume else (None, None)
+    stages = plain(cfg.trainer.stages)
+    if ckpt is not None and ckpt["step"] >= sum(s["steps"] for s in stages):
+        return _nothing_to_do(out, cfg.resume, resume, ckpt["step"], stages)
     atomic_write_text(OmegaConf.to_yaml(cfg, resolve=True), out / "config.yaml")
 
     t = cfg.trainer
@@ -48,9 +89,11 @@ def solve(cfg: DictConfig, out_dir: Path | None = None) -> dict:
     model = problem.model(net)
     sampler = {k: v for k, v in plain(cfg.sampler).items() if k != "resample_every"}
     sampler = {("sampler" if k == "method" else k): v for k, v in sampler.items() if v is not None}
+    derivatives = plain(cfg.derivatives)
+    if derivatives != "auto":  # auto: the problem's own default
+        sampler["derivatives"] = derivatives
     objective = _call_user(
-        "problem.objective",
-        lambda: problem.objective(model, form=form, derivatives=plain(cfg.derivatives), **sampler),
+        "problem.objective", lambda: problem.objective(model, form=form, **sampler)
     )
     trainer = build_trainer(
         t,
@@ -59,24 +102,25 @@ def solve(cfg: DictConfig, out_dir: Path | None = None) -> dict:
         resample_every=cfg.sampler.resample_every,
         out_dir=out / "checkpoints",
     )
+    total = sum(s.steps for s in trainer.stages)
     parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
     print(
         f"kinn: {problem_name} | {model_name} | form={form} | {parameters} parameters | "
-        f"{sum(s.steps for s in trainer.stages)} steps"
-        + (f" | resuming {resume}" if resume else ""),
+        f"{total} steps" + (f" | resuming {resume} at step {ckpt['step']}" if resume else ""),
         flush=True,
     )
     try:
         result = trainer.fit(resume=resume)
-    except KeyboardInterrupt:
-        saved = (out / "checkpoints" / "last.pt").is_file()
-        hint = f"continue with: kinn +resume={out}" if saved else "no checkpoint yet"
-        print(f"\nkinn: interrupted; {hint}", file=sys.stderr, flush=True)
-        raise
     except DivergenceError as err:
         raise ConfigError(str(err)) from None
-    except ValueError as err:  # a checkpoint that does not match this config, unknown weights
-        raise ConfigError(" ".join(str(err).split())) from None
+    except CheckpointError as err:  # stages or dtype that do not match the checkpoint
+        raise ConfigError(f"resume={cfg.resume!r}: {one_line(str(err))}") from None
+    except ValueError as err:
+        # The loss-term names are known only at the first step, where the trainer checks the
+        # configured weights against them; any other ValueError is a bug and keeps its trace.
+        if innermost_code(err) is not TermWeights.check_terms.__code__:
+            raise
+        raise ConfigError(f"trainer.weights: {one_line(str(err))}") from None
     except RuntimeError as err:
         if resume is None or "state_dict" not in str(err):
             raise
@@ -94,11 +138,13 @@ def solve(cfg: DictConfig, out_dir: Path | None = None) -> dict:
     validation = {}
     for row in result.history:
         validation.update({k: v for k, v in row.items() if not _is_training_column(k)})
+    _write_fields(out, problem, fields)
     metrics = {
+        "status": FINISHED,
         "problem": problem_name,
         "model": model_name,
         "form": form,
-        "derivatives": plain(cfg.derivatives),
+        "derivatives": derivatives,
         "rel_l2": rel_l2,
         "steps": result.steps,
         "wall_time_s": result.wall_time_s,
@@ -112,15 +158,37 @@ def solve(cfg: DictConfig, out_dir: Path | None = None) -> dict:
         "evaluation_points": int(fields["points"].shape[0]),
         "dtype": plain(t.dtype),
         "device": str(trainer.device),
+        "threads": threads,
         "seed": int(t.seed),
         "resumed_from": str(resume) if resume else None,
         "overrides": _overrides(),
         "run_dir": str(out),
     }
     write_json(metrics, out / "metrics.json")
-    _write_fields(out, problem, fields)
     _print_summary(metrics, out)
     return metrics
+
+
+def _nothing_to_do(out: Path, given: str, resume: Path, step: int, stages: list[dict]) -> dict:
+    """Say that the resumed run is complete; remove the folder Hydra made for this one."""
+    last = len(stages) - 1
+    print(
+        f"kinn: nothing to do: {resume} is at step {step}, the end of this config's "
+        f"{sum(s['steps'] for s in stages)} steps; to train longer, give more steps, e.g. "
+        f"kinn +resume={given} trainer.stages.{last}.steps={stages[last]['steps'] + 500}",
+        flush=True,
+    )
+    hydra_dir, hydra_files = out / ".hydra", {"config.yaml", "hydra.yaml", "overrides.yaml"}
+    fresh = {p.name for p in out.iterdir()} <= {".hydra"} and (
+        not hydra_dir.is_dir() or {p.name for p in hydra_dir.iterdir()} <= hydra_files
+    )
+    if fresh:  # only what Hydra wrote for this run: never a folder the user reused
+        for name in hydra_files:
+            (hydra_dir / name).unlink(missing_ok=True)
+        if hydra_dir.is_dir():
+            hydra_dir.rmdir()
+        out.rmdir()
+    return {"status": NOTHING_TO_DO, "resumed_from": str(resume), "steps": step}
 
 
 def _call_user(where: str, fn):
@@ -217,6 +285,12 @@ def _write_fields(out: Path, problem, fields: dict) -> None:
 
 def _print_summary(metrics: dict, out: Path) -> None:
     errors = "  ".join(f"rel_l2_{k}={v:.3e}" for k, v in metrics["rel_l2"].items())
+    written = [
+        name
+        for name in ("metrics.json", "config.yaml", "history.csv", "fields.vtu", "plots/")
+        if (out / name).exists()
+    ]
+    last = out / "checkpoints" / "last.pt"
     lines = [
         f"kinn: done in {metrics['wall_time_s']:.1f} s ({metrics['steps']} steps), "
         f"final loss {metrics['final_loss']:.4e}",
@@ -227,7 +301,7 @@ def _print_summary(metrics: dict, out: Path) -> None:
             for k, v in metrics["identified"].items()
         ],
         f"  outputs: {out}",
-        "    metrics.json config.yaml history.csv fields.vtu plots/ checkpoints/last.pt",
-        f"  resume:  kinn +resume={out}",
+        "    " + " ".join(written + ["checkpoints/last.pt"] * last.is_file()),
+        *([f"  resume:  kinn +resume={out}"] if last.is_file() else []),
     ]
     print("\n".join(lines), file=sys.stdout, flush=True)

@@ -1,4 +1,5 @@
-"""The comparison table of a sweep (``kinn -m model=kan,mlp ...``): one row per job."""
+"""The comparison table of a sweep (``kinn -m model=kan,mlp ...``): one row per job, failed
+jobs included with their error."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from kinn.train.checkpoint import atomic_write_text
+from kinn._files import atomic_write_text
 
 
 def collect(sweep_dir: Path) -> list[dict]:
@@ -21,6 +22,7 @@ def collect(sweep_dir: Path) -> list[dict]:
         m = json.loads(path.read_text())
         row = {
             "job": path.parent.name,
+            "status": m.get("status", "finished"),
             "problem": m.get("problem"),
             "model": m.get("model"),
             "form": m.get("form"),
@@ -28,6 +30,8 @@ def collect(sweep_dir: Path) -> list[dict]:
         }
         row.update({f"rel_l2_{k}": v for k, v in (m.get("rel_l2") or {}).items()})
         row["wall_time_s"] = m.get("wall_time_s")
+        if m.get("error"):
+            row["error"] = m["error"]
         row["overrides"] = " ".join(m.get("overrides") or [])
         rows.append(row)
     rows.sort(
@@ -40,13 +44,15 @@ def _columns(rows: list[dict]) -> list[str]:
     seen: dict[str, None] = {}
     for row in rows:
         seen.update(dict.fromkeys(row))
-    cols = [c for c in seen if c != "overrides"]
-    return cols + (["overrides"] if "overrides" in seen else [])
+    last = [c for c in ("error", "overrides") if c in seen]
+    return [c for c in seen if c not in last] + last
 
 
 def _cell(column: str, value: Any) -> str:
     if value is None:
         return "-"
+    if column == "error" and len(str(value)) > 60:
+        return str(value)[:57] + "..."  # the whole message is in sweep.csv
     if isinstance(value, float):
         return f"{value:.1f}" if column.endswith("_s") else f"{value:.3e}"
     return str(value)

@@ -22,6 +22,9 @@ class EvaluationSet:
     cells: list | None = None
 
 
+OBJECTIVE_CALLS: list[dict] = []  # the keyword arguments of every objective(), for the tests
+
+
 @dataclass
 class ToyPoisson:
     dim: int = 1
@@ -29,6 +32,7 @@ class ToyPoisson:
     default_form: str = "strong"
     fields: list = field(default_factory=lambda: ["u"])
     parameters: dict = field(default_factory=dict)
+    bug_at_step: int | None = None  # losses() raises a ValueError there, like a library bug
 
     def __post_init__(self):
         if self.dim not in (1, 2):
@@ -42,9 +46,8 @@ class ToyPoisson:
     def model(self, net):
         return net
 
-    def objective(
-        self, model, form=None, derivatives="jet", n_interior=64, n_boundary=16, sampler="sobol"
-    ):
+    def objective(self, model, form=None, n_interior=64, n_boundary=16, sampler="sobol", **kw):
+        OBJECTIVE_CALLS.append({"form": form, **kw})
         if form not in (None, "strong"):
             raise ValueError(f"form={form!r}: expected 'strong' for {self.name}")
         return _Objective(self, n_interior, n_boundary, sampler)
@@ -64,7 +67,7 @@ class ToyPoisson:
 class _Objective(Objective):
     def __init__(self, problem, n_interior, n_boundary, method):
         d = problem.dim
-        self.problem = problem
+        self.problem, self.calls = problem, 0
         self.x = 2 * sample(n_interior, d, method, seed=0) - 1
         if d == 2:
             self.xb = problem.geometry.sample_boundary(n_boundary, seed=0)[0]
@@ -72,6 +75,9 @@ class _Objective(Objective):
             self.xb = torch.tensor([[-1.0], [1.0]])
 
     def losses(self, model):
+        self.calls += 1
+        if self.calls == self.problem.bug_at_step:
+            raise ValueError("an internal invariant broke (this stands for a library bug)")
         x = self.x.clone().requires_grad_(True)
         u = model(x)[:, 0]
         (g,) = torch.autograd.grad(u.sum(), x, create_graph=True)

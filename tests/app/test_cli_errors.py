@@ -62,12 +62,14 @@ def test_config_that_cannot_be_built_fails_with_one_line(
     assert "Traceback" not in err + out
 
 
-def test_unknown_registry_problem_lists_the_known_ones(run_kinn, tmp_path):
+def test_problem_config_without_a_target_fails_with_one_line(run_kinn, tmp_path):
+    (tmp_path / "problem").mkdir()
+    (tmp_path / "problem" / "bare.yaml").write_text("name: bare\n")
     code, _, err = run_kinn(
-        "+problem.nothing=1", "problem.name=nosuch", f"hydra.run.dir={tmp_path}"
+        "--config-dir", str(tmp_path), "problem=bare", f"hydra.run.dir={tmp_path / 'run'}"
     )
-    assert code == 2
-    assert "problem='nosuch': unknown problem; expected one of:" in err
+    assert code == 2 and err.count("\n") == 1
+    assert "problem must be a mapping with a '_target_' (a problem factory), got" in err
 
 
 def test_console_command_exits_non_zero_without_traceback(tmp_path):
@@ -103,3 +105,51 @@ def test_fit_is_dispatched_to_its_own_config(run_kinn, tmp_path):
         assert code == 2 and "kinn.symbolic is not part of this installation" in err
     code, _, err = run_kinn("fit", "trainer.seed=1", f"hydra.run.dir={tmp_path}")
     assert code == 2 and "trainer" in err  # fit.yaml has no trainer group
+
+
+@pytest.mark.parametrize(
+    ("override", "hint"),
+    [
+        ("trainer.lr=1e9", "(did you mean 'trainer.stages.0.lr'?)"),
+        ("trainer.steps=10", "(did you mean 'trainer.stages.0.steps'?)"),
+        ("problem=poison2d", "(did you mean 'poisson2d'?)"),
+        ("model=mpl", "(did you mean 'mlp'?)"),
+    ],
+)
+def test_unknown_key_or_option_suggests_the_right_one(run_kinn, override, hint):
+    code, _, err = run_kinn(override)
+    assert code == 2 and err.count("\n") == 1
+    assert err.rstrip().endswith(hint)
+
+
+def test_adding_a_key_the_config_has_says_to_drop_the_plus(run_kinn, tmp_path):
+    code, _, err = run_kinn("problem=poisson1d", "+problem.hard=false", f"hydra.run.dir={tmp_path}")
+    assert code == 2 and err.count("\n") == 1
+    assert "+problem.hard=false: problem.hard is already in the config" in err
+    assert "write problem.hard=false (no '+')" in err
+
+
+def test_docs_use_the_override_forms_that_work():
+    lines = ((ROOT / "README.md").read_text() + (ROOT / "docs" / "app.md").read_text()).split("\n")
+    assert any("kinn problem=poisson1d problem.hard=false" in line for line in lines)
+    for i, line in enumerate(lines):  # `+problem.hard` only in the example of its error
+        if "+problem.hard" in line:
+            assert "kinn: error:" in line or lines[i + 1].startswith("kinn: error:"), line
+
+
+def test_help_into_a_closed_pipe_ends_quietly(tmp_path):
+    read, write = os.pipe()
+    os.close(read)  # like `kinn --help | head -1` after head has exited
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "kinn", "--help"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            cwd=tmp_path,
+        )
+    finally:
+        os.close(write)
+    assert proc.returncode == 0 and proc.stderr == ""

@@ -128,6 +128,7 @@ def test_resume_with_another_network_fails_with_one_line(capsys, toy_conf, tmp_p
             str(toy_conf),
             f"hydra.run.dir={tmp_path / 'second'}",
             f"+resume={first}",
+            "trainer.stages.0.steps=4",
             "model=mlp",
         ]
     )
@@ -136,7 +137,7 @@ def test_resume_with_another_network_fails_with_one_line(capsys, toy_conf, tmp_p
     assert "its network does not fit model=mlp" in err
 
 
-def test_registry_problems_solve_end_to_end(capsys, tmp_path):
+def test_shipped_problems_solve_end_to_end_from_their_targets(capsys, tmp_path):
     for problem in ("poisson1d", "inverse_diffusion"):
         run = tmp_path / problem
         code = main(
@@ -163,3 +164,18 @@ def test_no_arguments_means_the_plate_with_a_kan(capsys):
     assert main(["--cfg", "job"]) == 0
     out = capsys.readouterr().out
     assert "name: plate_hole" in out and "_target_: kinn.nn.KAN" in out
+
+
+def test_derivatives_key_defaults_to_auto_and_passes_jet_or_autograd_through(
+    capsys, toy_conf, tmp_path
+):
+    from app_toy_problem import OBJECTIVE_CALLS
+
+    OBJECTIVE_CALLS.clear()
+    for value in ("auto", "jet", "autograd"):
+        run = tmp_path / value
+        derivatives = [] if value == "auto" else [f"derivatives={value}"]
+        solve(capsys, toy_conf, run, "problem=toy1d", "trainer.stages.0.steps=1", *derivatives)
+        assert json.loads((run / "metrics.json").read_text())["derivatives"] == value
+    # auto leaves the choice to the problem; the others reach its objective(derivatives=...)
+    assert [c.get("derivatives") for c in OBJECTIVE_CALLS] == [None, "jet", "autograd"]
