@@ -276,18 +276,18 @@ def _omegaconf_message(err: OmegaConfBaseException, with_key: bool = True) -> st
         keys = [str(k) for k in parent.keys() if not str(k).startswith("_")]
         name = str(getattr(err, "key", "") or key or "").rsplit(".", 1)[-1]
         msg = f"unknown key {name!r}; expected one of: {', '.join(keys)}"
-        nested = _nested_key(parent, name)
+        nested = _nested_key(parent, str(key or name), name)
         msg += f" (did you mean {nested!r}?)" if nested else _did_you_mean(name, keys)
     return f"{key}: {msg}" if key and with_key else msg
 
 
-def _nested_key(parent, name: str) -> str | None:
+def _nested_key(parent, full_key: str, name: str) -> str | None:
     """``trainer.stages.0.lr`` for ``trainer.lr``: ``name`` is a field of the schema of a list
     inside ``parent`` (a stage's ``lr``, ``steps``...)."""
     schema_type = OmegaConf.get_type(parent)
     if not dataclasses.is_dataclass(schema_type):
         return None
-    prefix = parent._get_full_key(None)
+    prefix = full_key.rpartition(".")[0]
     for field_name, hint in typing.get_type_hints(schema_type).items():
         (item,) = typing.get_args(hint) if typing.get_origin(hint) is list else (None,)
         if dataclasses.is_dataclass(item) and name in {f.name for f in dataclasses.fields(item)}:
