@@ -127,8 +127,8 @@ def test_bad_input_raises_value_error_naming_the_problem(build, message):
         (lambda: Rectangle([0, 0], [2, 1]) | Rectangle([0, 0], [1, 2]), 3, 8),
         (lambda: Rectangle([0, 0], [1, 1]) | Rectangle([1, 0], [2, 1]), 2, 6),
         (lambda: Rectangle([0, 0], [2, 1]) & Rectangle([0, 0], [1, 1]), 1, 4),
-        (lambda: Rectangle([0, 0], [2, 1]) - Rectangle([1, 0], [3, 1]), 1, 4),
-        (lambda: Rectangle([0, 0], [2, 2]) - Rectangle([0.5, 1], [1.5, 2]), 3, 10),
+        (lambda: Rectangle([0, 0], [2, 1]) - Rectangle([1, 0], [3, 1]).named("cut"), 1, 4),
+        (lambda: Rectangle([0, 0], [2, 2]) - Rectangle([0.5, 1], [1.5, 2]).named("cut"), 3, 10),
         (lambda: Disk([0, 0], 1) - Rectangle([0, -2], [2, 2]), math.pi / 2, math.pi + 2),
     ],
 )
