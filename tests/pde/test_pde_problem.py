@@ -191,7 +191,8 @@ def test_energy_quadrature_rules_are_selectable(f64):
     from problems.poisson2d import exact
 
     problem = poisson2d(hard=False)
-    model = problem.model(_Fn(lambda z: exact((z + 1) / 2)))  # the unit square's z = 2x - 1
+    scale = problem.output_scale
+    model = problem.model(_Fn(lambda z: exact((z + 1) / 2) / scale))  # the square's z = 2x - 1
     values = {}
     for quadrature in (("gauss", 12), ("simpson", 13), ("trapezoid", 41), ("montecarlo", 4096)):
         obj = problem.objective(model, "energy", quadrature=quadrature)
