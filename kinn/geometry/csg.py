@@ -51,7 +51,7 @@ class CSG(Geometry):
         if a.dim != b.dim:
             raise ValueError(f"CSG operands differ in dimension: {a.dim} and {b.dim}")
         if op not in _OPS:
-            raise ValueError(f"unknown CSG operation {op!r}; expected one of {_OPS}")
+            raise ValueError(f"op must be one of {_OPS}, got {op!r}")
         self.a, self.b, self.op = a, b, op
         if op == "union":
             lo, hi = np.minimum(a._xmin, b._xmin), np.maximum(a._xmax, b._xmax)

@@ -178,7 +178,7 @@ class Geometry:
     def _check_part(self, part):
         if part is not None and part not in self.boundary_parts:
             raise ValueError(
-                f"unknown boundary part {part!r}; expected one of {list(self.boundary_parts)}"
+                f"part must be a boundary part of {list(self.boundary_parts)}, got {part!r}"
             )
 
     def inside(self, x):
@@ -349,7 +349,7 @@ class Geometry:
         """
         n = check_count(n)
         if rule != "gauss":
-            raise ValueError(f"unknown boundary rule {rule!r}; expected 'gauss'")
+            raise ValueError(f"rule must be 'gauss' for boundary quadrature, got {rule!r}")
         self._check_part(part)
         patches = self._boundary_patches(part)
         count = sum(p.rule_size(n) for p in patches)
@@ -376,8 +376,7 @@ class Geometry:
         n = check_count(n)
         if rule not in self.rules:
             raise ValueError(
-                f"unknown quadrature rule {rule!r} for {type(self).__name__}; "
-                f"expected one of {self.rules}"
+                f"rule must be one of {self.rules} for {type(self).__name__}, got {rule!r}"
             )
         if rule == "montecarlo":
             check_size(n, n, rule, type(self).__name__, "n is the number of points")

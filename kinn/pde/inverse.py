@@ -154,8 +154,8 @@ def load_observations(path, inputs, fields):
         table = np.atleast_2d(table)
         if table.shape[1] != len(inputs) + len(fields):
             raise ValueError(
-                f"{path.name} has {table.shape[1]} columns: expected {len(inputs)} inputs "
-                f"{inputs} + {len(fields)} fields {fields}"
+                f"{path.name} must have {len(inputs) + len(fields)} columns ({len(inputs)} inputs "
+                f"{inputs}, then {len(fields)} fields {fields}), got {table.shape[1]}"
             )
         x, v = table[:, : len(inputs)], table[:, len(inputs) :]
     else:

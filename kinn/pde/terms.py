@@ -73,7 +73,7 @@ class Term:
         for f in getattr(self, "fields", ()) or ():
             if f not in problem.fields:
                 raise ValueError(
-                    f"{type(self).__name__} names field {f!r}; expected one of {problem.fields}"
+                    f"{type(self).__name__} fields must be among {problem.fields}, got {f!r}"
                 )
         _check_on(getattr(self, "on", None), problem.geometry, type(self).__name__)
 
@@ -105,8 +105,8 @@ def _check_on(on, geometry, who):
             return
         if on not in geometry.boundary_parts:
             raise ValueError(
-                f"{who}: unknown boundary part {on!r}; expected one of "
-                f"{list(geometry.boundary_parts)}, 'interior' or 'boundary'"
+                f"{who} on must be a boundary part of {list(geometry.boundary_parts)}, "
+                f"'interior' or 'boundary', got {on!r}"
             )
 
 

@@ -111,7 +111,7 @@ def test_bbox_and_dtype_follow_default():
         (lambda: Disk([0, 0], 1).sample_boundary(-3), "n must be a positive integer"),
         (lambda: Disk([0, 0], 1).quadrature(0), "n must be a positive integer"),
         (lambda: Disk([0, 0], 1).sample_interior(4, method="magic"), "unknown sampling method"),
-        (lambda: Disk([0, 0], 1).quadrature(4, rule="simpson"), "unknown quadrature rule"),
+        (lambda: Disk([0, 0], 1).quadrature(4, rule="simpson"), "rule must be one of"),
         (lambda: Rectangle([0, 0], [1, 1]).quadrature(4, rule="simpson"), "odd n"),
         (lambda: Disk([0, 0], 1).inside(torch.zeros(3, 3)), "shape"),
     ],
