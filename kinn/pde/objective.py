@@ -90,7 +90,7 @@ class PDEObjective(Objective):
         }
 
     # ---- points ------------------------------------------------------------------------------
-    def _draw(self, seed, first=False):
+    def _draw(self, seed: int, first: bool = False) -> None:
         sampling = Sampling(
             self.problem.geometry,
             self.n_interior,
@@ -108,19 +108,19 @@ class PDEObjective(Objective):
                 self.points[name] = {k: v.to(self.device, self.dtype) for k, v in pts.items()}
                 self.lam.pop(name, None)
 
-    def resample(self, generator):
+    def resample(self, generator: torch.Generator) -> None:
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
         self._draw(seed)
 
     # ---- losses ------------------------------------------------------------------------------
-    def _model(self, model):
+    def _model(self, model: nn.Module) -> nn.Module:
         return (
             self.wrapped
             if model is self.wrapped or model is self.wrapped.net
             else (self.problem.model(model))
         )
 
-    def losses(self, model):
+    def losses(self, model: nn.Module) -> dict[str, torch.Tensor]:
         ctx = _Context(self.problem, self._model(model), self.derivatives)
         out = {}
         for name, term in zip(self.names, self.terms):
@@ -179,7 +179,7 @@ class PDEObjective(Objective):
         return [p for par in self.problem.parameters.values() for p in par.parameters()]
 
     # ---- validation --------------------------------------------------------------------------
-    def validate(self, model):
+    def validate(self, model: nn.Module) -> dict[str, float]:
         ev = self.problem.evaluation_set()
         metrics = {}
         if ev.reference:
@@ -193,17 +193,17 @@ class PDEObjective(Objective):
         return metrics
 
     # ---- state -------------------------------------------------------------------------------
-    def state_dict(self):
+    def state_dict(self) -> dict:
         return {"points": self.points, "lam": self.lam}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: dict) -> None:
         self.points = {
             k: {n: v.to(self.device, self.dtype) for n, v in d.items()}
             for k, d in state["points"].items()
         }
         self.lam = {k: v.to(self.device, self.dtype) for k, v in state["lam"].items()}
 
-    def to(self, device, dtype):
+    def to(self, device: torch.device | str, dtype: torch.dtype) -> PDEObjective:
         self.device, self.dtype = torch.device(device), dtype
         self.load_state_dict(self.state_dict())
         self.wrapped.to(device)
