@@ -18,7 +18,8 @@ def source(x):
 
 def poisson1d(hard: bool = True) -> Problem:
     """Strong form ``-u'' - f = 0`` or energy ``integral(u'^2 / 2 - f u)``; Dirichlet ends
-    imposed exactly (``hard=True``, ``u = x (1 - x) N``) or as a penalty."""
+    imposed exactly (``hard=True``, ``u = x (1 - x) N``) or as penalties (automatic weight
+    ``pi^4`` in the strong form, network output scaled by 0.1)."""
     return Problem(
         name="poisson1d",
         geometry=Interval(0, 1),
@@ -31,5 +32,8 @@ def poisson1d(hard: bool = True) -> Problem:
             Dirichlet("right", 0.0, hard=hard),
         ],
         reference=exact,
+        # Soft boundaries: start the network's output (and its spline curvature) small, as the
+        # hard constraint's factor does; see docs/pde.md, "Soft conditions".
+        output_scale=1.0 if hard else 0.1,
         defaults={"n_interior": 128, "n_boundary": 2},
     )

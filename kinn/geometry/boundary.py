@@ -11,7 +11,28 @@ import math
 
 import numpy as np
 
-from .quadrature import gauss_legendre, simplex_rule, tensor_rule
+from .adf import Ball2, Flat, Quadric
+from .quadrature import cell_rule_size, gauss_legendre, simplex_rule, tensor_rule
+from .sampler import sample
+
+#: points per patch at which a piece's line or curve is checked for passing through the domain
+EXTENSION_SAMPLES = 257
+
+
+def _line_in_box(p0, p1, lo, hi):
+    """Parameters ``s`` of ``p0 + s (p1 - p0)`` off the segment (``s`` outside ``[0, 1]``) but
+    inside the box ``[lo, hi]``: ``(k, d)`` points of the line's extension."""
+    d = p1 - p0
+    smin, smax = -np.inf, np.inf
+    for a in range(len(d)):
+        if abs(d[a]) > 0:
+            s0, s1 = sorted(((lo[a] - p0[a]) / d[a], (hi[a] - p0[a]) / d[a]))
+            smin, smax = max(smin, s0), min(smax, s1)
+    if not np.isfinite(smin) or smax <= smin:
+        return np.zeros((0, len(d)))
+    s = np.linspace(smin, smax, 4 * EXTENSION_SAMPLES)
+    s = s[(s < -1e-9) | (s > 1 + 1e-9)]
+    return p0 + s[:, None] * d
 
 
 class Segment:
@@ -106,10 +127,38 @@ class CurvePatch:
     def map(self, u):
         return self._at(self.curve.t_at(self.ta, self.tb, u[:, 0]))
 
+    def rule_size(self, n):
+        return n
+
     def quadrature(self, n):
         t, w = gauss_legendre(n, self.ta, self.tb)
         x, normal = self._at(t)
         return x, normal, np.abs(w) * np.linalg.norm(self.curve.deriv(t), axis=1)
+
+    def distance_piece(self, lo, hi):
+        """``(piece, trim, extension)`` for :meth:`Geometry.adf`: the ADF of the untrimmed
+        line or curve (positive inside), a trimming function positive on this patch only, and
+        points of the line or curve inside the box ``[lo, hi]`` but off this patch."""
+        pa, pb = self.curve.point(np.array([self.ta, self.tb]))
+        if self.curve.straight:
+            _, normal = self._at(np.array([(self.ta + self.tb) / 2]))
+            piece = Flat(normal, normal @ pa)
+            return piece, Ball2.over(pa[None], pb[None]), _line_in_box(pa, pb, lo, hi)
+        c = self.curve
+        tm = (self.ta + self.tb) / 2
+        xm, normal = self._at(np.array([tm]))
+        local = (xm[0] - c.center) @ c.rot
+        outward = c.rot @ (local / np.array([c.a, c.b]) ** 2)  # the curve's own outward normal
+        piece = Quadric(c.center, c.rot, np.array([c.a, c.b]), np.sign(normal[0] @ outward))
+        span = self.tb - self.ta
+        if abs(span) >= 2 * math.pi * (1 - 1e-12) or np.linalg.norm(pb - pa) <= 1e-12 * c.a:
+            return piece, None, np.zeros((0, 2))
+        chord = pb - pa
+        nu = np.array([-chord[1], chord[0]]) / np.linalg.norm(chord)
+        nu = nu if (xm[0] - pa) @ nu > 0 else -nu
+        trim = Flat(-nu[None], np.array([-nu @ pa]))  # (x - pa) . nu
+        rest = self.tb + np.sign(span) * np.linspace(0, 2 * math.pi - abs(span), EXTENSION_SAMPLES)
+        return piece, trim, c.point(rest[1:-1])
 
     def clip(self, keep, samples=257):
         """Sub-patches where ``keep(x)`` holds; transitions located by bisection."""
@@ -152,8 +201,14 @@ class PointPatch:
     def map(self, u):
         return np.full((len(u), 1), self.x), np.full((len(u), 1), self.normal)
 
+    def rule_size(self, n):
+        return 1
+
     def quadrature(self, n):
         return np.array([[self.x]]), np.array([[self.normal]]), np.ones(1)
+
+    def distance_piece(self, lo, hi):
+        return Flat(np.array([[self.normal]]), np.array([self.normal * self.x])), None, None
 
 
 class BoxFacePatch:
@@ -182,9 +237,23 @@ class BoxFacePatch:
         lo, hi = self.xmin[self.others], self.xmax[self.others]
         return self._embed(lo + u[:, : self.dim - 1] * (hi - lo))
 
+    def rule_size(self, n):
+        return n ** (self.dim - 1)
+
     def quadrature(self, n):
         free, w = tensor_rule([gauss_legendre(n, self.xmin[i], self.xmax[i]) for i in self.others])
         return (*self._embed(free), w)
+
+    def distance_piece(self, lo, hi):
+        normal = np.zeros((1, self.dim))
+        normal[0, self.axis] = self.side
+        value = self.xmax[self.axis] if self.side > 0 else self.xmin[self.axis]
+        # The plane inside the box [lo, hi] but off this face.
+        m = max(2, round(EXTENSION_SAMPLES ** (1 / (self.dim - 1))))
+        free, _ = tensor_rule([(np.linspace(lo[i], hi[i], m), np.ones(m)) for i in self.others])
+        off = np.any((free < self.xmin[self.others]) | (free > self.xmax[self.others]), axis=1)
+        x, _ = self._embed(free[off])
+        return Flat(normal, np.array([self.side * value])), None, x
 
 
 class SpherePatch:
@@ -208,6 +277,13 @@ class SpherePatch:
     def map(self, u):
         # Archimedes: z uniform in [-1, 1] is area-preserving, so quasi-random stays uniform.
         return self._embed(1 - 2 * u[:, 0], 2 * math.pi * u[:, 1])
+
+    def distance_piece(self, lo, hi):
+        piece = Quadric(self.center, np.eye(3), np.full(3, self.radius), 1.0)
+        return piece, None, None
+
+    def rule_size(self, n):
+        return 2 * n * n
 
     def quadrature(self, n):
         z, wz = gauss_legendre(n, -1.0, 1.0)
@@ -242,6 +318,9 @@ class TrianglesPatch:
         x = (1 - r)[:, None] * tri[:, 0] + (r * (1 - v))[:, None] * tri[:, 1]
         return x + (r * v)[:, None] * tri[:, 2], self.normals[k]
 
+    def rule_size(self, n):
+        return len(self.areas) * cell_rule_size(2, 2 * n - 1, "triangle")[0]
+
     def quadrature(self, n):
         bary, w = simplex_rule(2, 2 * n - 1)
         x = np.einsum("mk,ckd->cmd", bary, self.triangles).reshape(-1, 3)
@@ -270,7 +349,21 @@ class FilteredPatch:
         x, normal = self.base.map(u)
         return x, -normal if self.flip else normal
 
+    def rule_size(self, n):
+        return self.base.rule_size(n)
+
     def quadrature(self, n):
         x, normal, w = self.base.quadrature(n)
         mask = self.keep(x)
         return x[mask], (-normal if self.flip else normal)[mask], w[mask]
+
+    def distance_piece(self, lo, hi):
+        """The base's untrimmed piece; its extension adds the base points ``keep`` drops."""
+        found = getattr(self.base, "distance_piece", None)
+        if found is None:
+            return None
+        piece, _, extension = found(lo, hi)
+        x, _ = self.base.map(sample(EXTENSION_SAMPLES, max(self.dim - 1, 1), "sobol", seed=0))
+        dropped = x[~self.keep(x)]
+        extension = dropped if extension is None else np.concatenate([extension, dropped])
+        return (piece.negated() if self.flip else piece), None, extension

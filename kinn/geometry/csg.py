@@ -11,6 +11,7 @@ import numpy as np
 
 from .boundary import FilteredPatch
 from .geometry import Geometry
+from .quadrature import cell_rule_size
 from .sampler import sample
 
 _OPS = ("union", "difference", "intersection")
@@ -25,10 +26,20 @@ def _filtered(patch, keep, flip):
     return FilteredPatch(patch, keep, flip)
 
 
+def _survives(patch) -> bool:
+    """Whether any of a boundary patch is left (filtered patches are probed at points)."""
+    if not isinstance(patch, FilteredPatch):
+        return patch.measure > 0
+    x, _ = patch.base.map(sample(256, max(patch.dim - 1, 1), "sobol", seed=0))
+    return bool(patch.keep(x).any())
+
+
 class CSG(Geometry):
     """``a <op> b`` for ``op`` in "union", "difference", "intersection".
 
-    Boundary parts: the operands' parts (same names merge). Distance: min/max of the
+    Boundary parts: the operands' parts; in a union or intersection parts of the same name
+    merge, a difference refuses a cut whose remaining parts reuse the outer shape's names
+    (name the cut: ``a - b.named("notch")``). Distance: min/max of the
     operands' distances (``smooth=True``: R-function blends). Quadrature in 2-D: "gauss"
     over a Delaunay triangulation whose boundary triangles follow the exact curves
     (``n`` points per direction per triangle, ``h=`` element size); elsewhere "montecarlo".
@@ -40,7 +51,7 @@ class CSG(Geometry):
         if a.dim != b.dim:
             raise ValueError(f"CSG operands differ in dimension: {a.dim} and {b.dim}")
         if op not in _OPS:
-            raise ValueError(f"unknown CSG operation {op!r}; expected one of {_OPS}")
+            raise ValueError(f"op must be one of {_OPS}, got {op!r}")
         self.a, self.b, self.op = a, b, op
         if op == "union":
             lo, hi = np.minimum(a._xmin, b._xmin), np.maximum(a._xmax, b._xmax)
@@ -59,6 +70,21 @@ class CSG(Geometry):
             raise ValueError(
                 f"empty CSG result: {op} of {type(a).__name__} and "
                 f"{type(b).__name__} has no interior"
+            )
+        if op == "difference":
+            self._check_cut_names()
+
+    def _check_cut_names(self) -> None:
+        """A cut's surviving edges face the other way than the outer shape's edges of the
+        same name (the cut's "left" edge faces +x): refuse such names instead of merging."""
+        self._named_patches()
+        cut = self._patch_cache[len(self._patch_cache) - self._cut_count :]
+        clash = sorted({p.part for p in cut if _survives(p)} & set(self.a.boundary_parts))
+        if clash:
+            raise ValueError(
+                f"the cut of a CSG difference must not reuse the outer shape's part names, got "
+                f"{clash} in both: name the cut, e.g. a - b.named('notch') (its whole "
+                "boundary becomes one part), or cut with a Polygon given its own edge_names"
             )
 
     def _has_user_parts(self):
@@ -135,17 +161,18 @@ class CSG(Geometry):
         return keep_a, keep_b
 
     def _patches(self):
+        """The boundary pieces of ``a`` that stay, then those of ``b``."""
         keep_a, keep_b = self._keepers()
         flip_b = self.op == "difference"
         pa, pb = self.a._named_patches(), self.b._named_patches()
         if self.dim == 2:
-            pieces = [q for p in pa for q in p.clip(keep_a)]
-            for p in pb:
-                pieces += [q.flipped() if flip_b else q for q in p.clip(keep_b)]
-            return pieces
-        return [_filtered(p, keep_a, False) for p in pa] + [
-            _filtered(p, keep_b, flip_b) for p in pb
-        ]
+            from_a = [q for p in pa for q in p.clip(keep_a)]
+            from_b = [q.flipped() if flip_b else q for p in pb for q in p.clip(keep_b)]
+        else:
+            from_a = [_filtered(p, keep_a, False) for p in pa]
+            from_b = [_filtered(p, keep_b, flip_b) for p in pb]
+        self._cut_count = len(from_b)
+        return from_a + from_b
 
     def _named_patches(self):
         if not hasattr(self, "_patch_cache"):
@@ -165,6 +192,13 @@ class CSG(Geometry):
         u = sample(2**16, self.dim, "sobol", seed=0)
         hits = self._inside(self._xmin + u * (self._xmax - self._xmin)).mean()
         return float(hits * np.prod(self._xmax - self._xmin))
+
+    def _rule_size(self, n, rule, h=None, **kw):
+        from .triangulation import element_size, expected_triangles
+
+        triangles = expected_triangles(self, element_size(self, h))
+        size, meaning = cell_rule_size(2, n, rule)
+        return triangles * size, f"{meaning}, on about {triangles} triangles of size h"
 
     def _quadrature(self, n, rule, h=None, **kw):
         from .triangulation import triangulate

@@ -7,14 +7,18 @@ one precision and the tensor conversion lives in one place.
 Sign convention: ``distance(x)`` is negative inside, zero on the boundary, positive outside.
 """
 
+from __future__ import annotations
+
 import copy
 import math
 from collections import OrderedDict
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from .quadrature import RULES_1D, tensor_rule
+from .adf import DistanceFunction, Trimmed, collect
+from .quadrature import RULES_1D, check_size, tensor_rule
 from .sampler import check_count, check_method, rejection_sample, sample
 
 
@@ -88,11 +92,16 @@ class Geometry:
         self._xmin, self._xmax = np.asarray(xmin, float), np.asarray(xmax, float)
         self._name = name
         self._user_parts = OrderedDict()
+        self._adf_cache: dict[tuple[str, ...], DistanceFunction] = {}
 
     # ---- numpy hooks -------------------------------------------------------------------
     _map_unit = None
 
     def _quadrature(self, n, rule, **kw):
+        raise NotImplementedError
+
+    def _rule_size(self, n: int, rule: str, **kw) -> tuple[int, str]:
+        """How many points ``_quadrature(n, rule)`` creates, and what ``n`` means."""
         raise NotImplementedError
 
     def _has_user_parts(self):
@@ -139,6 +148,7 @@ class Geometry:
         other = copy.copy(self)
         other._name = name
         other._user_parts = OrderedDict(self._user_parts)
+        other._adf_cache = {}
         return other
 
     def add_boundary_part(self, name, predicate):
@@ -168,7 +178,7 @@ class Geometry:
     def _check_part(self, part):
         if part is not None and part not in self.boundary_parts:
             raise ValueError(
-                f"unknown boundary part {part!r}; expected one of {list(self.boundary_parts)}"
+                f"part must be a boundary part of {list(self.boundary_parts)}, got {part!r}"
             )
 
     def inside(self, x):
@@ -187,6 +197,62 @@ class Geometry:
         d = self._distance(to_numpy(x, self.dim), smooth)
         dtype = x_t.dtype if x_t is not None and x_t.is_floating_point() else None
         return to_tensor(d, dtype, x_t.device if x_t is not None else None)
+
+    def adf(self, parts: str | Sequence[str] | None = None) -> DistanceFunction:
+        """A smooth distance function of boundary ``parts`` for hard constraints.
+
+        ``parts``: a part name, a list of them, or None / ``"boundary"`` for the whole
+        boundary. Returns ``phi``, a torch function ``x (N, d) -> (N,)`` (differentiable to
+        any order in the open domain) with ``phi > 0`` inside, ``phi = 0`` on the parts and
+        ``|grad phi| = 1`` there: an approximate distance function (Sukumar & Srivastava
+        2022; see :mod:`kinn.geometry.adf`). Straight edges and faces use their line or
+        plane, circles, ellipses and spheres their normalised equation; where a line or curve
+        runs on through the domain beyond its part (a re-entrant edge, a cut), the piece is
+        trimmed to the part. Parts claimed by predicates (:meth:`add_boundary_part`), trimmed
+        3-D faces and 3-D mesh facets have none: pass your own ``distance=`` there.
+        """
+        names = self._adf_parts(parts)
+        if names not in self._adf_cache:
+            lo, hi = self._xmin, self._xmax
+            tol = 1e-9 * max(self._scale(), 1.0)
+            pieces = []
+            for name in names:
+                patches = [p for p in self._named_patches() if p.part == name]
+                if not patches:
+                    raise ValueError(
+                        f"boundary part {name!r} is claimed by a predicate and has no distance "
+                        "function: pass distance=fn(x) -> (N,)"
+                    )
+                for patch in patches:
+                    make = getattr(patch, "distance_piece", None)
+                    found = make(lo, hi) if make is not None else None
+                    if found is None:
+                        raise ValueError(
+                            f"boundary part {name!r} ({type(patch).__name__}) has no distance "
+                            "function: pass distance=fn(x) -> (N,)"
+                        )
+                    piece, trim, extension = found
+                    if extension is not None and len(extension):
+                        if np.any(self._distance(extension) < -tol):
+                            if trim is None:
+                                raise ValueError(
+                                    f"boundary part {name!r}: its surface runs on through the "
+                                    "domain and cannot be trimmed here; pass distance=fn(x)"
+                                )
+                            piece = Trimmed(piece, trim, tol)
+                    pieces.append(piece)
+            self._adf_cache[names] = DistanceFunction(collect(pieces), self.dim, names)
+        return self._adf_cache[names]
+
+    def _adf_parts(self, parts) -> tuple[str, ...]:
+        names = (parts,) if parts is None or isinstance(parts, str) else tuple(parts)
+        if not names:
+            raise ValueError(f"parts must name at least one boundary part, got {parts!r}")
+        if None in names or "boundary" in names:
+            return tuple(self._built_in_part_names())
+        for name in names:
+            self._check_part(name)
+        return tuple(dict.fromkeys(names))
 
     def on_boundary(self, x, tol=None, part=None):
         """Bool ``(n,)``: ``|distance| <= tol`` (default ``1e-6 * diameter``), and on ``part``."""
@@ -283,9 +349,13 @@ class Geometry:
         """
         n = check_count(n)
         if rule != "gauss":
-            raise ValueError(f"unknown boundary rule {rule!r}; expected 'gauss'")
+            raise ValueError(f"rule must be 'gauss' for boundary quadrature, got {rule!r}")
         self._check_part(part)
-        pts, normals, weights = zip(*(p.quadrature(n) for p in self._boundary_patches(part)))
+        patches = self._boundary_patches(part)
+        count = sum(p.rule_size(n) for p in patches)
+        meaning = "n is the Gauss order per boundary patch (per edge, arc or face direction)"
+        check_size(count, n, "gauss", f"the boundary of {type(self).__name__}", meaning)
+        pts, normals, weights = zip(*(p.quadrature(n) for p in patches))
         x, normal, w = np.concatenate(pts), np.concatenate(normals), np.concatenate(weights)
         if part is not None and self._has_user_parts():
             mask = self._assign(x) == part
@@ -306,13 +376,15 @@ class Geometry:
         n = check_count(n)
         if rule not in self.rules:
             raise ValueError(
-                f"unknown quadrature rule {rule!r} for {type(self).__name__}; "
-                f"expected one of {self.rules}"
+                f"rule must be one of {self.rules} for {type(self).__name__}, got {rule!r}"
             )
         if rule == "montecarlo":
+            check_size(n, n, rule, type(self).__name__, "n is the number of points")
             x = self.sample_interior(n, kw.get("method", "sobol"), kw.get("seed"), torch.float64)
             x, w = x.numpy(), np.full(n, self.measure / n)
         else:
+            count, meaning = self._rule_size(n, rule, **kw)
+            check_size(count, n, rule, type(self).__name__, meaning)
             x, w = self._quadrature(n, rule, **kw)
         return to_tensor(x, dtype, device), to_tensor(w, dtype, device)
 

@@ -123,6 +123,9 @@ class Ellipse(Geometry):
     def _map_unit(self, u):
         return self._from_unit_disk(self._unit._map_unit(u))
 
+    def _rule_size(self, n, rule, **kw):
+        return self._unit._rule_size(n, rule)
+
     def _quadrature(self, n, rule, **kw):
         p, w = self._unit._quadrature(n, rule)
         return self._from_unit_disk(p), w * self.a * self.b

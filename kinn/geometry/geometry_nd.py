@@ -79,6 +79,9 @@ class Box(Geometry):
     def _map_unit(self, u):
         return self._xmin + u * (self._xmax - self._xmin)
 
+    def _rule_size(self, n, rule, **kw):
+        return n**self.dim, f"n is the number of points per axis (n^{self.dim} in all)"
+
     def _quadrature(self, n, rule, **kw):
         return tensor_box_rule(self._xmin, self._xmax, n, rule)
 
@@ -136,6 +139,11 @@ class Ball(Geometry):
         rho = np.sqrt(np.clip(1 - z**2, 0, None))
         direction = np.stack([rho * np.cos(phi), rho * np.sin(phi), z], axis=1)
         return self.center + r[:, None] * direction
+
+    def _rule_size(self, n, rule, **kw):
+        return 2 * n**self.dim, (
+            f"n is the number of radial Gauss points (degree 2n - 1; 2 n^{self.dim} points)"
+        )
 
     def _quadrature(self, n, rule, **kw):
         m = 2 * n  # the trapezoid rule in angle is exact for frequencies below m

@@ -7,7 +7,13 @@ import numpy as np
 from .boundary import CurvePatch, Segment, TrianglesPatch
 from .geometry import Geometry
 from .polygon import map_to_triangles, segment_distance
-from .quadrature import collapsed_gauss, gauss_legendre, simplex_rule, tensor_rule
+from .quadrature import (
+    cell_rule_size,
+    collapsed_gauss,
+    gauss_legendre,
+    simplex_rule,
+    tensor_rule,
+)
 
 _DIM = {"triangle": 2, "quad": 2, "tetra": 3, "hexahedron": 3}
 _SIZE = {"triangle": 3, "quad": 4, "tetra": 4, "hexahedron": 8}
@@ -264,6 +270,15 @@ class Mesh(Geometry):
             + b[:, None] * (t[:, 2] - t[:, 0])
             + c[:, None] * (t[:, 3] - t[:, 0])
         )
+
+    def _rule_size(self, n, rule, **kw):
+        count = 0
+        for kind, c in self.cells.items():
+            if kind in ("triangle", "tetra"):
+                count += len(c) * cell_rule_size(self.dim, n, rule)[0]
+            else:
+                count += len(c) * (n if rule == "gauss" else math.ceil((n + 1) / 2)) ** self.dim
+        return count, cell_rule_size(self.dim, n, rule)[1]
 
     def _quadrature(self, n, rule, **kw):
         pts, weights = [], []

@@ -6,7 +6,7 @@ import numpy as np
 
 from .boundary import CurvePatch, Segment
 from .geometry import Geometry
-from .quadrature import collapsed_gauss, simplex_rule
+from .quadrature import cell_rule_size, collapsed_gauss, simplex_rule
 
 
 def _cross(a, b):
@@ -186,6 +186,10 @@ class Polygon(Geometry):
 
     def _map_unit(self, u):
         return map_to_triangles(self._triangles, u)
+
+    def _rule_size(self, n, rule, **kw):
+        size, meaning = cell_rule_size(2, n, rule)
+        return len(self._triangles) * size, meaning
 
     def _quadrature(self, n, rule, **kw):
         return triangle_quadrature(self._triangles, n, rule)

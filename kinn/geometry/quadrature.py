@@ -83,6 +83,30 @@ _TET_RULES = {
 }
 
 
+#: the most points a quadrature rule may create (a larger request is a mistake about ``n``)
+MAX_POINTS = 2**24
+
+
+def check_size(count: int, n: int, rule: str, where: str, meaning: str) -> None:
+    """Raise ``ValueError`` when a rule of ``count`` points exceeds :data:`MAX_POINTS`."""
+    if count > MAX_POINTS:
+        raise ValueError(
+            f"n must keep the {rule!r} rule of {where} within {MAX_POINTS:,} points, got n={n} "
+            f"({count:.3g} points): {meaning}"
+        )
+
+
+def cell_rule_size(dim: int, n: int, rule: str) -> tuple[int, str]:
+    """Points per simplex of ``dim`` dimensions for ``rule`` with parameter ``n``, and what
+    ``n`` means there."""
+    if rule == "gauss":
+        return n**dim, f"n is the Gauss order per cell (n points per direction, n^{dim} per cell)"
+    table = {2: _TRIANGLE_RULES, 3: _TET_RULES}[dim]
+    fits = [len(table[k][1]) for k in sorted(table) if k >= n]
+    size = fits[0] if fits else math.ceil((n + 1) / 2) ** dim
+    return size, "n is the polynomial degree of the rule in each cell"
+
+
 def collapsed_gauss(dim, n):
     """Conical-product (collapsed Gauss) rule on the ``dim``-simplex, ``n`` points per axis.
 

@@ -1,11 +1,16 @@
 """Time intervals and space-time products for evolution problems."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
+from .adf import Columns, DistanceFunction, Flat
 from .geometry import Geometry, to_numpy, to_tensor
 from .geometry_1d import Interval
-from .quadrature import gauss_legendre
+from .quadrature import check_size, gauss_legendre
 from .sampler import check_count, check_method, rejection_sample, sample
 
 
@@ -57,6 +62,23 @@ class GeometryXTime:
         """Signed distance ``(n,)`` of the space part to the spatial boundary (lateral wall)."""
         space, _ = self._split(x)
         return self.geometry.distance(torch.as_tensor(space), smooth)
+
+    def adf(self, parts: str | Sequence[str] | None = None) -> DistanceFunction:
+        """A smooth distance function (see :meth:`Geometry.adf`) of space-time parts:
+        spatial part names or ``"boundary"`` (the lateral wall, also the default), and
+        ``"initial"`` / ``"final"`` (the slices ``t = t0`` / ``t = t1``)."""
+        names = (parts,) if parts is None or isinstance(parts, str) else tuple(parts)
+        if not names:
+            raise ValueError(f"parts must name at least one boundary part, got {parts!r}")
+        times = [p for p in names if p in ("initial", "final")]
+        space = [p for p in names if p not in ("initial", "final")]
+        pieces: list = []
+        if space:
+            pieces.append(Columns(self.geometry.adf(space), slice(0, -1)))
+        td, e = self.timedomain, np.eye(self.dim)[-1:]
+        for p in times:  # t - t0 and t1 - t
+            pieces.append(Flat(-e, [-td.t0]) if p == "initial" else Flat(e, [td.t1]))
+        return DistanceFunction(pieces, self.dim, tuple(names))
 
     def boundary_part_of(self, x):
         """Spatial boundary part of each lateral boundary point ``x (n, d + 1)``."""
@@ -128,6 +150,10 @@ class GeometryXTime:
 
     def quadrature(self, n, rule="gauss", dtype=None, device=None, **kw):
         """Product of the geometry's rule and ``n``-point Gauss-Legendre in time."""
+        if rule != "montecarlo":
+            count, meaning = self.geometry._rule_size(n, rule, **kw)
+            where = f"{type(self.geometry).__name__} x TimeDomain"
+            check_size(count * n, n, rule, where, f"{meaning}, times n points in time")
         x, w = self.geometry.quadrature(n, rule, dtype=torch.float64, **kw)
         t, wt = gauss_legendre(n, self.timedomain.t0, self.timedomain.t1)
         x, w = x.numpy(), w.numpy()

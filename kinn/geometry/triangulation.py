@@ -60,14 +60,35 @@ def _merge_close(points, tol):
     return rep
 
 
+MAX_TRIANGLES = 2**22
+
+
+def element_size(geom, h=None) -> float:
+    """The element size ``h`` (default: diameter / 24), checked: positive, and not so small
+    that the triangulation would pass :data:`MAX_TRIANGLES`."""
+    h = geom._scale() / 24 if h is None else float(h)
+    if not h > 0:
+        raise ValueError(f"element size h must be positive, got {h!r}")
+    count = expected_triangles(geom, h)
+    if count > MAX_TRIANGLES:
+        raise ValueError(
+            f"h must keep the triangulation within {MAX_TRIANGLES:,} triangles, got h={h:g} "
+            f"(about {count:.3g} triangles; the domain's diameter is {geom._scale():g})"
+        )
+    return h
+
+
+def expected_triangles(geom, h: float) -> int:
+    """About how many triangles :func:`triangulate` makes: twice the lattice nodes."""
+    return math.ceil(2 * geom.measure / (h * h * math.sqrt(3) / 2)) + 1
+
+
 def triangulate(geom, h=None):
     """Triangulate a 2-D geometry with element size ``h`` (default: diameter / 24)."""
     if geom.dim != 2:
         raise ValueError(f"triangulate needs a 2-D geometry, got dim={geom.dim}")
     scale = geom._scale()
-    h = scale / 24 if h is None else float(h)
-    if not h > 0:
-        raise ValueError(f"element size h must be positive, got {h!r}")
+    h = element_size(geom, h)
     coords, segments = [], []  # segments: (node a, node b, curve, ta, tb)
     for p in geom._named_patches():
         k = max(1, math.ceil(p.measure / h))

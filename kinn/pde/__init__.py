@@ -2,7 +2,7 @@
 
 A :class:`Problem` is a geometry, named inputs and fields, and a list of terms:
 :class:`Residual` (strong form), :class:`Energy` (Deep Energy Method), conditions
-(:class:`Dirichlet`, soft or hard; :class:`Neumann`/:class:`Traction`, :class:`Robin`,
+(:class:`Dirichlet`, soft or hard; :class:`Neumann`, :class:`Robin`,
 :class:`Periodic`, :class:`Initial`, :class:`Interface`) and observations (:class:`Data`),
 plus :class:`InverseParameter` unknowns. ``problem.objective(model, form)`` is what
 :class:`kinn.train.Trainer` trains; ``problem.evaluate`` and ``problem.evaluation_set``
@@ -12,7 +12,7 @@ give fields, derived fields and errors. See docs/pde.md.
 from . import elasticity
 from .fields import Fields
 from .inverse import InverseParameter, load_observations
-from .model import ProblemModel, constraint_distance
+from .model import ProblemModel
 from .objective import PDEObjective
 from .problem import EvaluationSet, Problem, Reference
 from .terms import (
@@ -26,7 +26,6 @@ from .terms import (
     Residual,
     Robin,
     Term,
-    Traction,
 )
 
 __all__ = [
@@ -47,8 +46,6 @@ __all__ = [
     "Residual",
     "Robin",
     "Term",
-    "Traction",
-    "constraint_distance",
     "elasticity",
     "load_observations",
 ]

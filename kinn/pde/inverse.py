@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,22 +29,32 @@ class InverseParameter(nn.Module):
     ``value(x)`` returns a 0-d tensor for scalars and ``(N,)`` for fields at physical ``x``.
     """
 
-    def __init__(self, init, bounds=None, transform=None, field=False, net=None, true=None):
+    def __init__(
+        self,
+        init: float,
+        bounds: tuple[float, float] | None = None,
+        transform: str | None = None,
+        field: bool = False,
+        net: nn.Module | None = None,
+        true: float | Callable | None = None,
+    ) -> None:
         super().__init__()
         init = float(init)
         if not math.isfinite(init):
-            raise ValueError(f"init={init!r}: expected a finite number")
+            raise ValueError(f"init must be a finite number, got {init!r}")
         if transform not in _TRANSFORMS:
-            raise ValueError(f"transform={transform!r}: expected one of {_TRANSFORMS}")
+            raise ValueError(f"transform must be one of {_TRANSFORMS}, got {transform!r}")
         if bounds is not None:
             lo, hi = (float(b) for b in bounds)
             if not lo < init < hi:
-                raise ValueError(f"bounds={bounds!r}: expected lo < init={init} < hi")
+                raise ValueError(
+                    f"bounds must be (lo, hi) with lo < init={init} < hi, got {bounds!r}"
+                )
             self.bounds = (lo, hi)
         else:
             self.bounds = None
         if transform is not None and init <= 0:
-            raise ValueError(f"init={init!r}: a {transform!r} parameter needs init > 0")
+            raise ValueError(f"init of a {transform!r} parameter must be > 0, got {init!r}")
         self.transform = transform
         self.field = bool(field)
         self.true = true
@@ -52,7 +63,7 @@ class InverseParameter(nn.Module):
             self.net = net  # None: a small tanh MLP, built by set_domain
             self.center = self.inv_half = None
         elif net is not None:
-            raise ValueError("net= is only for field=True parameters")
+            raise ValueError(f"net must be None for a scalar parameter (field=False), got {net!r}")
 
     def _inverse(self, v: float) -> float:
         if self.bounds is not None:
@@ -95,11 +106,19 @@ class InverseParameter(nn.Module):
         z = x if self.center is None else (x - self.center.to(x)) * self.inv_half.to(x)
         return self._forward_transform(self.raw + self.net(z)[:, 0])
 
+    def item(self) -> float:
+        """The identified value of a scalar parameter as a Python float (no graph, no
+        warning); e.g. ``problem.parameters["k"].item()`` after training."""
+        if self.field:
+            raise ValueError("item() needs a scalar parameter; a field parameter has value(x)")
+        with torch.no_grad():
+            return float(self.value())
+
     def report(self, x: torch.Tensor | None = None) -> dict[str, float]:
         """Scalars: the value and, with ``true``, its relative error; fields: the error."""
         with torch.no_grad():
             if not self.field:
-                v = float(self.value())
+                v = self.item()
                 out = {"": v}
                 if self.true is not None:
                     out["_rel_err"] = abs(v - float(self.true)) / abs(float(self.true))
@@ -135,8 +154,8 @@ def load_observations(path, inputs, fields):
         table = np.atleast_2d(table)
         if table.shape[1] != len(inputs) + len(fields):
             raise ValueError(
-                f"{path.name} has {table.shape[1]} columns: expected {len(inputs)} inputs "
-                f"{inputs} + {len(fields)} fields {fields}"
+                f"{path.name} must have {len(inputs) + len(fields)} columns ({len(inputs)} inputs "
+                f"{inputs}, then {len(fields)} fields {fields}), got {table.shape[1]}"
             )
         x, v = table[:, : len(inputs)], table[:, len(inputs) :]
     else:
@@ -167,21 +186,28 @@ def _delim(path):
     return None
 
 
-def check_observations(x, values, d, k):
-    """Validate observation arrays: shapes ``(n, d)``, ``(n, k)``, finite; -> float64 tensors."""
+def check_observations(
+    x, values, d: int | None = None, k: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate observation arrays: finite, shapes ``(n, d)`` and ``(n, k)`` (any ``d``/``k``
+    when None); returns float64 tensors ``(x, values)``."""
     x = torch.as_tensor(np.asarray(x, dtype=float) if not torch.is_tensor(x) else x)
     v = torch.as_tensor(np.asarray(values, dtype=float) if not torch.is_tensor(values) else values)
     if v.ndim == 1:
         v = v[:, None]
-    if x.ndim != 2 or x.shape[1] != d:
-        raise ValueError(f"observation points of shape {tuple(x.shape)}: expected (n, {d})")
-    if v.ndim != 2 or v.shape != (x.shape[0], k):
-        raise ValueError(f"observation values of shape {tuple(v.shape)}: expected ({len(x)}, {k})")
+    if x.ndim != 2 or (d is not None and x.shape[1] != d):
+        raise ValueError(
+            f"observation points must have shape (n, {d if d is not None else 'd'}), "
+            f"got {tuple(x.shape)}"
+        )
+    if v.ndim != 2 or len(v) != len(x) or (k is not None and v.shape[1] != k):
+        raise ValueError(
+            f"observation values must have shape ({len(x)}, {k if k is not None else 'k'}), "
+            f"got {tuple(v.shape)}"
+        )
     for what, t in (("points", x), ("values", v)):
         bad = ~torch.isfinite(t)
         if bad.any():
             row = int(bad.any(dim=1).nonzero()[0])
-            raise ValueError(
-                f"observation {what} contain NaN/Inf (first at row {row}): expected finite data"
-            )
-    return x.to(torch.float64), v.to(torch.float64)
+            raise ValueError(f"observation {what} must be finite, got NaN/Inf (first at row {row})")
+    return x.detach().to(torch.float64), v.detach().to(torch.float64)

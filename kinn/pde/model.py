@@ -4,15 +4,18 @@
 ``z = 2 (x - xmin) / (xmax - xmin) - 1`` maps the geometry's bounding box onto ``[-1, 1]^d``
 (the domain of KAN grids), ``s`` is the problem's output scale, and ``g``, ``D`` come from
 hard Dirichlet conditions (``D`` vanishes on the constrained parts, so ``u = g`` there to
-round-off). Columns without a hard condition are ``s * N(z)``.
+round-off; see :func:`hard_constraint`). Columns without a hard condition are ``s * N(z)``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 from kinn.diff import Jet, jet, jet_of
+from kinn.geometry.adf import blend, join
 
 from .fields import chain_inputs, concat_jets, scale_jet
 
@@ -56,19 +59,21 @@ class ProblemModel(nn.Module):
                 cols.append(u[:, i : i + 1])
         return torch.cat(cols, dim=1)
 
-    def jet(self, x: torch.Tensor, order: int = 2, hessian: str = "full", method="jet") -> Jet:
-        """Value and derivatives w.r.t. physical ``x``.
+    def jet(
+        self, x: torch.Tensor, order: int = 2, hessian: str = "full", derivatives: str = "auto"
+    ) -> Jet:
+        """Value and derivatives w.r.t. physical ``x (N, d)``.
 
-        ``method="jet"``: Taylor-mode jets through the network (autograd where it has no jet
-        rules), the chain rule for the normalisation, and autograd jets of the known
-        functions ``g`` and ``D``. ``method="autograd"``: nested autograd through everything.
+        ``derivatives="auto"``: Taylor-mode jets through the network where its modules have
+        jet rules, autograd for the rest; ``"jet"``: jets only (a module without jet rules
+        raises); both add the chain rule of the normalisation and autograd jets of the known
+        functions ``g`` and ``D``. ``"autograd"``: nested autograd through everything.
         """
-        if method == "autograd":
+        check_derivatives(derivatives)
+        if derivatives == "autograd":
             return jet_of(self, x, order, hessian)
-        if method != "jet":
-            raise ValueError(f"derivatives={method!r}: expected 'jet' or 'autograd'")
         z = self.normalize(x)
-        j = chain_inputs(jet(self.net, z, order, hessian, "auto"), self.inv_half.to(x))
+        j = chain_inputs(jet(self.net, z, order, hessian, derivatives), self.inv_half.to(x))
         j = scale_jet(j, self.out_scale.to(x))
         if not self.hard:
             return j
@@ -112,69 +117,38 @@ def _known_jet(fn, x, order, hessian, cache: dict) -> Jet:
 _KNOWN_MAX = 32
 
 
-# ---- distance functions for hard constraints ----------------------------------------------
+DERIVATIVES = ("auto", "jet", "autograd")
 
 
-def constraint_distance(geometry, parts, samples: int = 64):
-    """A smooth torch function ``D(x) -> (N,)``, zero on the boundary ``parts``, > 0 inside.
+def check_derivatives(derivatives: object) -> None:
+    if derivatives not in DERIVATIVES:
+        raise ValueError(f"derivatives must be one of {DERIVATIVES}, got {derivatives!r}")
 
-    Built from the geometry: a part on a hyperplane (an edge of a rectangle, a face of a box,
-    an end of an interval) gives the linear factor ``(distance to the plane) / (bbox size)``;
-    ``"boundary"`` means every part;
-    a circular/spherical part gives ``(r^2 - R^2) / (2 R)`` oriented positive inside; ``D``
-    is their product. Other curved parts raise ``ValueError`` (pass ``distance=`` instead).
+
+Fn = Callable[[torch.Tensor], torch.Tensor]
+
+
+def hard_constraint(values: Sequence[Fn], distances: Sequence[Fn], size: float) -> tuple[Fn, Fn]:
+    """``(g, D)`` of ``u = g + D N`` for hard conditions ``u = g_i`` on parts with ADFs
+    ``phi_i`` (``> 0`` inside, ``0`` on part ``i``).
+
+    One condition: ``g = g_1``, ``D = phi_1 / size``. Several: ``D`` joins the ``phi_i``
+    (R-equivalence, zero on every part) and ``g`` is their transfinite interpolation
+    ``sum_i w_i g_i`` with ``w_i = (1/phi_i) / sum_j (1/phi_j)`` (Sukumar & Srivastava
+    2022), which equals ``g_i`` on part ``i`` to round-off. ``size`` (the bounding box's
+    largest side) makes ``D`` dimensionless, of the order of the normalised coordinates.
     """
-    if isinstance(parts, str):
-        parts = [parts]
-    if "boundary" in parts:
-        parts = list(geometry.boundary_parts)
-    if not parts:
-        raise ValueError("a hard constraint needs at least one boundary part")
-    lo, hi = (t.to(torch.float64) for t in geometry.bbox)
-    size = float((hi - lo).max())
-    inner = geometry.sample_interior(64, "sobol", seed=0, dtype=torch.float64)
-    factors = []
-    for part in parts:
-        if part not in geometry.boundary_parts:
-            raise ValueError(
-                f"unknown boundary part {part!r}; expected one of {list(geometry.boundary_parts)}"
-            )
-        pts, _ = geometry.sample_boundary(samples, "sobol", part=part, seed=0, dtype=torch.float64)
-        factors.append(_part_factor(pts, inner, size, part))
+    if len(values) == 1:
+        g, phi = values[0], distances[0]
+        return g, lambda x: phi(x) / size
+
+    def stack(fns, x):
+        return torch.stack([_as_col(f(x), x)[:, 0] for f in fns], dim=1)
+
+    def lifting(x: torch.Tensor) -> torch.Tensor:
+        return blend(stack(distances, x), stack(values, x))
 
     def distance(x: torch.Tensor) -> torch.Tensor:
-        out = factors[0](x)
-        for f in factors[1:]:
-            out = out * f(x)
-        return out
+        return join(stack(distances, x)) / size
 
-    return distance
-
-
-def _part_factor(pts, inner, size, part):
-    spread = pts.max(0).values - pts.min(0).values
-    tol = 1e-9 * max(size, 1.0)
-    flat = [a for a in range(pts.shape[1]) if spread[a] <= tol]
-    if flat:
-        a, c = flat[0], float(pts[:, flat[0]].mean())
-        sign = 1.0 if float((inner[:, a] - c).mean()) > 0 else -1.0
-        return lambda x: sign * (x[:, a] - c) / size
-    # Sphere fit: |p|^2 = 2 c.p + (R^2 - |c|^2), linear least squares in (c, k).
-    A = torch.cat([2 * pts, torch.ones(len(pts), 1, dtype=pts.dtype)], dim=1)
-    b = (pts**2).sum(1, keepdim=True)
-    sol = torch.linalg.lstsq(A, b).solution[:, 0]
-    center = sol[:-1]
-    radius = float(torch.sqrt(sol[-1] + center @ center))
-    fit = ((pts - center).norm(dim=1) - radius).abs().max()
-    if not fit <= 1e-7 * max(size, 1.0):
-        raise ValueError(
-            f"boundary part {part!r} is neither flat nor circular: pass distance=fn(x) -> (N,) "
-            "to the hard constraint"
-        )
-    sign = 1.0 if float(((inner - center).norm(dim=1) - radius).mean()) > 0 else -1.0
-
-    def factor(x):
-        r2 = ((x - center.to(x)) ** 2).sum(1)
-        return sign * (r2 - radius**2) / (2 * radius * size)
-
-    return factor
+    return lifting, distance

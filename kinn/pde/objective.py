@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
+from kinn.diff import Jet, jet_of
 from kinn.geometry import METHODS
 from kinn.train import Objective, field_errors, residual_point_weights
 
 from .fields import Fields
-from .terms import ENERGY, FORMS, Sampling
+from .model import check_derivatives
+from .terms import ENERGY, FORMS, Residual, Sampling, Term
 
 
 class _Context:
     """What a term sees while computing its loss: the wrapped model and how to differentiate."""
 
-    def __init__(self, problem, model, derivatives):
+    def __init__(self, problem, model, derivatives: str):
         self.problem, self.model, self.derivatives = problem, model, derivatives
 
-    def fields(self, x, order, hessian="full") -> Fields:
+    def fields(self, x: torch.Tensor, order: int, hessian: str = "full") -> Fields:
         j = self.model.jet(x, order, hessian, self.derivatives)
         return Fields(j, x, self.problem.fields, self.problem.inputs, self.problem.parameters)
 
@@ -27,12 +31,13 @@ class PDEObjective(Objective):
     """Loss terms of ``problem`` in ``form`` for :class:`kinn.train.Trainer`.
 
     Losses are named by their terms (``pde``, ``energy``, ``dirichlet_left``, ``data``, ...)
-    and already multiplied by each term's ``weight``. ``resample`` redraws the collocation
-    points of random terms (quadrature rules other than Monte Carlo stay fixed);
-    ``state_dict`` holds the points and residual-based point weights, so resume is exact.
-    ``validate`` reports ``rel_l2_<name>`` for every field and derived field with a
-    reference, and each inverse parameter's value ``param_<name>`` (and its error when the
-    true value is known).
+    and already multiplied by the weights in ``self.weights`` (each term's ``weight``, or for
+    soft value conditions without one the automatic weight of :meth:`value_weight`).
+    ``resample`` redraws the collocation points of random terms (quadrature rules other
+    than Monte Carlo stay fixed); ``state_dict`` holds the points and residual-based point
+    weights, so resume is exact. ``validate`` reports ``rel_l2_<name>`` for every field and
+    derived field with a reference, and each inverse parameter's value ``param_<name>``
+    (and its error when the true value is known).
     """
 
     def __init__(
@@ -41,27 +46,26 @@ class PDEObjective(Objective):
         model: nn.Module,
         form: str,
         *,
-        derivatives="jet",
-        n_interior=1024,
-        n_boundary=256,
-        sampler="sobol",
-        quadrature=None,
-        point_weights=None,
-        seed=0,
-    ):
+        derivatives: str = "auto",
+        n_interior: int = 1024,
+        n_boundary: int = 256,
+        sampler: str = "sobol",
+        quadrature: str | tuple[str, int] | None = None,
+        point_weights: str | None = None,
+        seed: int = 0,
+    ) -> None:
         if form not in FORMS:
-            raise ValueError(f"form={form!r}: expected one of {FORMS}")
-        if derivatives not in ("jet", "autograd"):
-            raise ValueError(f"derivatives={derivatives!r}: expected 'jet' or 'autograd'")
+            raise ValueError(f"form must be one of {FORMS}, got {form!r}")
+        check_derivatives(derivatives)
         if sampler not in METHODS:
-            raise ValueError(f"sampler={sampler!r}: expected one of {METHODS}")
+            raise ValueError(f"sampler must be one of {METHODS}, got {sampler!r}")
         if point_weights not in (None, "rba"):
-            raise ValueError(f"point_weights={point_weights!r}: expected None or 'rba'")
+            raise ValueError(f"point_weights must be None or 'rba', got {point_weights!r}")
         for key, n in (("n_interior", n_interior), ("n_boundary", n_boundary)):
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise ValueError(f"{key}={n!r}: expected a positive integer")
+                raise ValueError(f"{key} must be a positive integer, got {n!r}")
         self.problem, self.form = problem, form
-        self.terms = [t for t in problem.terms if form in t.forms]
+        self.terms: list[Term] = [t for t in problem.terms if form in t.forms]
         if not self.terms:
             raise ValueError(
                 f"problem {problem.name!r} has no terms for form {form!r}; it supports "
@@ -77,10 +81,16 @@ class PDEObjective(Objective):
         self.dtype, self.device = torch.get_default_dtype(), torch.device("cpu")
         self.points: dict[str, dict] = {}
         self.lam: dict[str, torch.Tensor] = {}
+        self.redraws: dict[str, bool] = {}  # which terms draw new points on resample
         self._draw(seed, first=True)
+        auto = self.value_weight() if any(self._auto(t) for t in self.terms) else 1.0
+        self.weights: dict[str, float] = {
+            name: auto if self._auto(t) else (1.0 if t.weight is None else t.weight)
+            for name, t in zip(self.names, self.terms)
+        }
 
     # ---- points ------------------------------------------------------------------------------
-    def _draw(self, seed, first=False):
+    def _draw(self, seed: int, first: bool = False) -> None:
         sampling = Sampling(
             self.problem.geometry,
             self.n_interior,
@@ -91,24 +101,26 @@ class PDEObjective(Objective):
             torch.float64,
         )
         for name, term in zip(self.names, self.terms):
-            if first or term.random:
+            if first:
+                self.redraws[name] = term.redraws(sampling, self.form)
+            if first or self.redraws[name]:
                 pts = term.points(sampling, self.form)
                 self.points[name] = {k: v.to(self.device, self.dtype) for k, v in pts.items()}
                 self.lam.pop(name, None)
 
-    def resample(self, generator):
+    def resample(self, generator: torch.Generator) -> None:
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
         self._draw(seed)
 
     # ---- losses ------------------------------------------------------------------------------
-    def _model(self, model):
+    def _model(self, model: nn.Module) -> nn.Module:
         return (
             self.wrapped
             if model is self.wrapped or model is self.wrapped.net
             else (self.problem.model(model))
         )
 
-    def losses(self, model):
+    def losses(self, model: nn.Module) -> dict[str, torch.Tensor]:
         ctx = _Context(self.problem, self._model(model), self.derivatives)
         out = {}
         for name, term in zip(self.names, self.terms):
@@ -124,16 +136,50 @@ class PDEObjective(Objective):
                     lam = residual_point_weights(r, prev)
                     if torch.is_grad_enabled():
                         self.lam[name] = lam
-                    out[name] = term.weight * ((lam * r) ** 2).mean()
+                    out[name] = self.weights[name] * ((lam * r) ** 2).mean()
                     continue
-            out[name] = term.weight * term.loss(ctx, pts, self.form)
+            out[name] = self.weights[name] * term.loss(ctx, pts, self.form)
         return out
 
-    def parameters(self):
+    # ---- weights -----------------------------------------------------------------------------
+    def _auto(self, term: Term) -> bool:
+        return term.value_condition and term.weight is None and self.form != ENERGY
+
+    def value_weight(self) -> float:
+        """The automatic weight of soft value conditions (Dirichlet, Initial) in the strong
+        and inverse forms: ``kappa^2 = mean((R[b] - R[0])^2) / mean(b^2)``, the squared gain
+        of the residuals ``R`` for the bump ``b = prod_a sin(pi (x_a - lo_a) / (hi_a - lo_a))``
+        (every field) at the residual points. A boundary mismatch ``delta`` leaves an error
+        of about ``delta`` in the domain, a residual ``r`` about ``r / kappa``: so both cost
+        the same per unit of error. 1 when the form has no residual that responds."""
+        lo, hi = (t.to(torch.float64) for t in self.problem.geometry.bbox)
+        m = self.problem.out_dim
+
+        def bump(y: torch.Tensor) -> torch.Tensor:
+            return torch.sin(torch.pi * (y - lo) / (hi - lo)).prod(1, keepdim=True).expand(-1, m)
+
+        gains = []
+        for name, term in zip(self.names, self.terms):
+            if not isinstance(term, Residual):
+                continue
+            x = self.points[name]["x"].to(torch.float64)
+            b = _detached(jet_of(bump, x, term.order, term.hessian))
+            zero = Jet(*(None if t is None else torch.zeros_like(t) for t in _parts(b)), b.diag)
+            with torch.no_grad():
+                r1, r0 = (term.fn(x, Fields(j, x, *self._names())) for j in (b, zero))
+                gains.append(float(((r1 - r0) ** 2).mean() / (b.value**2).mean()))
+        gain = sum(gains) / len(gains) if gains else 0.0
+        return gain if gain > 0 and math.isfinite(gain) else 1.0
+
+    def _names(self) -> tuple:
+        p = self.problem
+        return p.fields, p.inputs, p.parameters
+
+    def parameters(self) -> list[nn.Parameter]:
         return [p for par in self.problem.parameters.values() for p in par.parameters()]
 
     # ---- validation --------------------------------------------------------------------------
-    def validate(self, model):
+    def validate(self, model: nn.Module) -> dict[str, float]:
         ev = self.problem.evaluation_set()
         metrics = {}
         if ev.reference:
@@ -147,21 +193,29 @@ class PDEObjective(Objective):
         return metrics
 
     # ---- state -------------------------------------------------------------------------------
-    def state_dict(self):
+    def state_dict(self) -> dict:
         return {"points": self.points, "lam": self.lam}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: dict) -> None:
         self.points = {
             k: {n: v.to(self.device, self.dtype) for n, v in d.items()}
             for k, d in state["points"].items()
         }
         self.lam = {k: v.to(self.device, self.dtype) for k, v in state["lam"].items()}
 
-    def to(self, device, dtype):
+    def to(self, device: torch.device | str, dtype: torch.dtype) -> PDEObjective:
         self.device, self.dtype = torch.device(device), dtype
         self.load_state_dict(self.state_dict())
         self.wrapped.to(device)
         return self
+
+
+def _parts(j: Jet) -> tuple:
+    return j.value, j.grad, j.hess
+
+
+def _detached(j: Jet) -> Jet:
+    return Jet(*(None if t is None else t.detach() for t in _parts(j)), j.diag)
 
 
 def _unique_names(terms) -> list[str]:

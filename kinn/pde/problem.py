@@ -9,11 +9,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from kinn.diff import jet_of
+from kinn.diff import Jet, jet_of
 
 from .fields import Fields
 from .inverse import InverseParameter
-from .model import ProblemModel, constraint_distance
+from .model import ProblemModel, check_derivatives, hard_constraint
 from .terms import FORMS, Dirichlet, Term
 
 
@@ -22,8 +22,9 @@ class Reference:
     """What errors are measured against.
 
     Args:
-        solution: exact solution ``x (N, d) -> (N, m)`` (derived fields of the reference then
-            come from its autograd jet).
+        solution: exact solution ``x (N, d) -> (N, m)``, torch or numpy code (see
+            :func:`reference_jet`: derived fields of a torch solution come from autograd, of
+            a numpy one from central differences).
         points: reference points ``(n, d)`` (e.g. FE nodes), with ``values``: ``name ->
             (n,)`` for fields and derived fields; ``cells``: meshio-style ``[(type, array)]``.
     """
@@ -78,21 +79,21 @@ class Problem:
         self.inputs, self.fields = tuple(self.inputs), tuple(self.fields)
         if len(self.inputs) != self.geometry.dim:
             raise ValueError(
-                f"inputs={self.inputs}: expected {self.geometry.dim} names for a "
-                f"{self.geometry.dim}-D geometry"
+                f"inputs must be {self.geometry.dim} names for a {self.geometry.dim}-D "
+                f"geometry, got {self.inputs}"
             )
         if not self.fields or len(set(self.fields)) != len(self.fields):
-            raise ValueError(f"fields={self.fields}: expected distinct names")
+            raise ValueError(f"fields must be distinct names, got {self.fields}")
         if self.default_form not in FORMS:
-            raise ValueError(f"default_form={self.default_form!r}: expected one of {FORMS}")
+            raise ValueError(f"default_form must be one of {FORMS}, got {self.default_form!r}")
         self.terms = list(self.terms)
         for t in self.terms:
             if not isinstance(t, Term):
-                raise ValueError(f"terms: {t!r} is not a kinn.pde term")
+                raise ValueError(f"terms must be kinn.pde terms, got {t!r}")
             t.check(self)
         for key, p in self.parameters.items():
             if not isinstance(p, InverseParameter):
-                raise ValueError(f"parameters[{key!r}]={p!r}: expected an InverseParameter")
+                raise ValueError(f"parameters[{key!r}] must be an InverseParameter, got {p!r}")
             p.set_domain(*self.geometry.bbox)
         if callable(self.reference) and not isinstance(self.reference, Reference):
             self.reference = Reference(solution=self.reference)
@@ -113,26 +114,27 @@ class Problem:
         return [f for f in forms if f != "inverse" or self.parameters]
 
     # ---- the network ------------------------------------------------------------------------
-    def hard_constraints(self) -> dict:
-        """``{field index: (g, D)}`` from the hard Dirichlet terms (built once)."""
+    def hard_constraints(self) -> dict[int, tuple[Callable, Callable]]:
+        """``{field index: (g, D)}`` from the hard Dirichlet terms (built once).
+
+        Each hard term contributes its value ``g_i`` and a distance function ``phi_i`` (its
+        ``distance=``, or the geometry's :meth:`~kinn.geometry.Geometry.adf` of its part);
+        several terms on one field combine by transfinite interpolation
+        (:func:`kinn.pde.model.hard_constraint`), exact on every part.
+        """
         if self._hard is None:
-            hard = {}
-            groups: dict = {}
+            groups: dict[int, list] = {}
             for t in self.terms:
                 if isinstance(t, Dirichlet) and t.hard:
                     for f in t.fields or self.fields:
                         groups.setdefault(self.fields.index(f), []).append(t)
-            for i, ts in groups.items():
-                if len(ts) > 1 and any(t.distance is not None for t in ts):
-                    raise ValueError(f"field {self.fields[i]!r}: one hard distance per field")
-                if len(ts) > 1 and any(_nonzero(t.value) for t in ts):
-                    raise ValueError(
-                        f"field {self.fields[i]!r} has several hard conditions; combine them "
-                        "into one Dirichlet(on=..., distance=...) with a lifting g"
-                    )
-                t = ts[0]
-                dist = t.distance or constraint_distance(self.geometry, [s.on for s in ts])
-                hard[i] = (_lifting(t.value, i, t.fields or self.fields, self.fields), dist)
+            lo, hi = self.geometry.bbox
+            size = float((hi - lo).max())
+            hard = {}
+            for i, ts in sorted(groups.items()):
+                values = [_lifting(t.value, i, t.fields or self.fields, self.fields) for t in ts]
+                distances = [t.distance or self.geometry.adf(t.on) for t in ts]
+                hard[i] = hard_constraint(values, distances, size)
             self._hard = hard
         return self._hard
 
@@ -143,28 +145,42 @@ class Problem:
         lo, hi = self.geometry.bbox
         scale = torch.as_tensor(self.output_scale, dtype=torch.float64)
         if scale.ndim and scale.shape != (self.out_dim,):
-            raise ValueError(f"output_scale={self.output_scale!r}: expected {self.out_dim} numbers")
+            raise ValueError(
+                f"output_scale must be a number or {self.out_dim} numbers, "
+                f"got {self.output_scale!r}"
+            )
         return ProblemModel(net, lo, hi, scale, self.hard_constraints())
 
-    def fields_at(self, model, x, order=1, hessian="full", derivatives="jet") -> Fields:
+    def fields_at(
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        order: int = 1,
+        hessian: str = "full",
+        derivatives: str = "auto",
+    ) -> Fields:
+        """The fields and their derivatives up to ``order`` at physical points ``x (N, d)``."""
         j = self.model(model).jet(x, order, hessian, derivatives)
         return Fields(j, x, self.fields, self.inputs, self.parameters)
 
     # ---- training ---------------------------------------------------------------------------
     def objective(self, model: nn.Module, form: str | None = None, **kw):
         """A :class:`kinn.train.Objective` for ``form`` (default ``default_form``); keywords:
-        ``derivatives`` ("jet"/"autograd"), ``n_interior``, ``n_boundary``, ``sampler``,
+        ``derivatives`` ("auto"/"jet"/"autograd"), ``n_interior``, ``n_boundary``, ``sampler``,
         ``quadrature`` (a rule or ``(rule, n)``), ``point_weights`` (None/"rba"), ``seed``."""
         from .objective import PDEObjective
 
         return PDEObjective(self, model, form or self.default_form, **{**self.defaults, **kw})
 
     # ---- evaluation -------------------------------------------------------------------------
-    def evaluate(self, model, x: torch.Tensor, derivatives="jet") -> dict[str, torch.Tensor]:
+    def evaluate(
+        self, model: nn.Module, x: torch.Tensor, derivatives: str = "auto"
+    ) -> dict[str, torch.Tensor]:
         """Every field and derived field at physical points ``x (N, d)``: ``name -> (N,)``."""
+        check_derivatives(derivatives)
         x = torch.as_tensor(x)
         if x.ndim != 2 or x.shape[1] != self.in_dim:
-            raise ValueError(f"x of shape {tuple(x.shape)}: expected (N, {self.in_dim})")
+            raise ValueError(f"x must have shape (N, {self.in_dim}), got {tuple(x.shape)}")
         model = self.model(model)
         p = next(model.parameters(), None)
         if p is not None:
@@ -207,7 +223,7 @@ class Problem:
         if ref is not None:
             values = {k: torch.as_tensor(np.asarray(v)).reshape(-1) for k, v in ref.values.items()}
             if ref.solution is not None:
-                jet = jet_of(ref.solution, x, 1 if self.derived else 0)
+                jet = reference_jet(ref.solution, x, 1 if self.derived else 0)
                 u = Fields(jet, x, self.fields, self.inputs, self.parameters)
                 for f in self.fields:
                     values.setdefault(f, u[f].detach())
@@ -219,8 +235,48 @@ class Problem:
         return self._eval_set
 
 
-def _nonzero(value) -> bool:
-    return callable(value) or bool(np.any(np.asarray(value) != 0))
+def reference_jet(fn: Callable, x: torch.Tensor, order: int = 0) -> Jet:
+    """Values (and first derivatives for ``order=1``) of a reference solution at ``x (N, d)``.
+
+    ``fn`` is called with a float64 tensor without a graph; if that raises, with the numpy
+    array. Torch code (a tensor back from a tensor) is differentiated by autograd; numpy code
+    (an array back) by central differences with step ``h = 6e-6 * (extent of the points)`` per
+    input (error about ``1e-10`` relative in float64), evaluated slightly outside the domain
+    at boundary points. Returns a detached :class:`~kinn.diff.Jet` (``value (N, m)``).
+    """
+    x = x.detach().to(torch.float64)
+
+    def call(y: torch.Tensor) -> tuple[torch.Tensor, bool]:
+        with torch.no_grad():
+            try:
+                v, torch_code = fn(y), True
+            except (TypeError, AttributeError, RuntimeError):
+                v, torch_code = fn(y.cpu().numpy()), False
+        torch_code = torch_code and isinstance(v, torch.Tensor)
+        v = torch.as_tensor(np.asarray(v) if not torch.is_tensor(v) else v).to(y)
+        return (v[:, None] if v.ndim == 1 else v), torch_code
+
+    value, torch_code = call(x)
+    if value.ndim != 2 or len(value) != len(x):
+        raise ValueError(
+            f"reference solution must return (N, m) values for N = {len(x)} points, got "
+            f"shape {tuple(value.shape)}"
+        )
+    if order == 0:
+        return Jet(value)
+    if torch_code:
+        with torch.enable_grad():
+            j = jet_of(fn, x, 1)
+        return Jet(j.value.detach(), j.grad.detach())
+    span = x.max(0).values - x.min(0).values
+    span = torch.where(span > 0, span, torch.ones_like(span))
+    grads = []
+    for a in range(x.shape[1]):
+        h = 6e-6 * float(span[a])
+        step = torch.zeros_like(x)
+        step[:, a] = h
+        grads.append((call(x + step)[0] - call(x - step)[0]) / (2 * h))
+    return Jet(value, torch.stack(grads, dim=-1))
 
 
 def _lifting(value, i, names, fields):

@@ -46,34 +46,40 @@ class Sampling:
 
 
 class Term:
-    """Base class. Subclasses implement :meth:`points` and :meth:`loss`."""
+    """Base class. Subclasses implement :meth:`points` and :meth:`loss` (and :meth:`residual`
+    for pointwise terms). Terms hold no state of their own: one term serves every objective
+    built from its problem, and what an objective draws or learns lives in the objective."""
 
     forms: tuple[str, ...] = FORMS
     default_name = "term"
     order, hessian = 0, "full"
-    #: whether :meth:`points` depends on the sampling seed (else points are drawn once)
-    random = True
+    #: whether ``weight=None`` means the objective's automatic weight for value conditions
+    #: (see :meth:`PDEObjective.weights`) instead of 1
+    value_condition = False
 
-    def __init__(self, weight=1.0, name=None, forms=None):
-        weight = float(weight)
-        if not weight >= 0:
-            raise ValueError(f"weight={weight!r}: expected a non-negative number")
+    def __init__(
+        self, weight: float | None = None, name: str | None = None, forms: object = None
+    ) -> None:
+        if weight is not None:
+            if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight >= 0:
+                raise ValueError(f"weight must be a non-negative number or None, got {weight!r}")
+            weight = float(weight)
         self.weight, self.name = weight, name
         if forms is not None:
-            forms = (forms,) if isinstance(forms, str) else tuple(forms)
-            bad = [f for f in forms if f not in FORMS]
-            if bad:
-                raise ValueError(f"forms={forms!r}: expected a subset of {FORMS}")
-            self.forms = forms
+            self.forms = _as_forms(forms)
 
     def check(self, problem) -> None:
         """Raise ``ValueError`` if the term names fields or parts the problem lacks."""
         for f in getattr(self, "fields", ()) or ():
             if f not in problem.fields:
                 raise ValueError(
-                    f"{type(self).__name__} names field {f!r}; expected one of {problem.fields}"
+                    f"{type(self).__name__} fields must be among {problem.fields}, got {f!r}"
                 )
         _check_on(getattr(self, "on", None), problem.geometry, type(self).__name__)
+
+    def redraws(self, sampling: Sampling, form: str) -> bool:
+        """Whether :meth:`points` depends on the sampling seed (else it is drawn once)."""
+        return not _is_fixed(getattr(self, "on", None))
 
     def points(self, sampling: Sampling, form: str) -> dict[str, torch.Tensor]:
         raise NotImplementedError
@@ -82,8 +88,15 @@ class Term:
         raise NotImplementedError
 
     def residual(self, ctx, pts: dict, form: str) -> torch.Tensor | None:
-        """Pointwise residual ``(N,)``/``(N, k)`` for residual-based point weights, or None."""
+        """Pointwise residual ``(N,)``/``(N, k)`` whose mean square is the loss, or None."""
         return None
+
+
+def _as_forms(forms) -> tuple[str, ...]:
+    forms = (forms,) if isinstance(forms, str) else tuple(forms)
+    if any(f not in FORMS for f in forms):
+        raise ValueError(f"forms must be a subset of {FORMS}, got {forms!r}")
+    return forms
 
 
 def _check_on(on, geometry, who):
@@ -92,8 +105,8 @@ def _check_on(on, geometry, who):
             return
         if on not in geometry.boundary_parts:
             raise ValueError(
-                f"{who}: unknown boundary part {on!r}; expected one of "
-                f"{list(geometry.boundary_parts)}, 'interior' or 'boundary'"
+                f"{who} on must be a boundary part of {list(geometry.boundary_parts)}, "
+                f"'interior' or 'boundary', got {on!r}"
             )
 
 
@@ -108,13 +121,13 @@ def _draw(on, sampling: Sampling, n=None):
     if isinstance(on, (str, Geometry)):
         return sampling.boundary(on, n)
     raise ValueError(
-        f"on={on!r}: expected a boundary part name, 'interior', 'boundary', a tensor (n, d), "
-        "(points, normals) or a Geometry"
+        "on must be a boundary part name, 'interior', 'boundary', a tensor (n, d), "
+        f"(points, normals) or a Geometry, got {on!r}"
     )
 
 
-def _is_fixed(on):
-    return isinstance(on, (torch.Tensor, tuple))
+def _is_fixed(on) -> bool:
+    return isinstance(on, torch.Tensor | tuple)
 
 
 def values_of(value, x: torch.Tensor, k: int, what="value") -> torch.Tensor:
@@ -129,7 +142,7 @@ def values_of(value, x: torch.Tensor, k: int, what="value") -> torch.Tensor:
     if v.ndim == 1:
         v = v[:, None]
     if v.shape != (x.shape[0], k):
-        raise ValueError(f"{what} has shape {tuple(v.shape)}: expected ({x.shape[0]}, {k})")
+        raise ValueError(f"{what} must have shape ({x.shape[0]}, {k}), got {tuple(v.shape)}")
     return v
 
 
@@ -158,17 +171,16 @@ class Residual(Term):
         self,
         residual: Callable,
         on="interior",
-        weight=1.0,
-        name=None,
-        order=2,
-        hessian="full",
+        weight: float | None = None,
+        name: str | None = None,
+        order: int = 2,
+        hessian: str = "full",
         forms=None,
-    ):
+    ) -> None:
         super().__init__(weight, name, forms)
         if not callable(residual):
-            raise ValueError(f"residual={residual!r}: expected a callable residual(x, u)")
+            raise ValueError(f"residual must be a callable residual(x, u), got {residual!r}")
         self.fn, self.on, self.order, self.hessian = residual, on, order, hessian
-        self.random = not _is_fixed(on)
 
     def points(self, sampling, form):
         return {"x": _draw(self.on, sampling)[0]}
@@ -196,20 +208,33 @@ class Energy(Term):
     order = 1
 
     def __init__(
-        self, density: Callable, rule="gauss", n=16, options=None, weight=1.0, name=None, forms=None
-    ):
+        self,
+        density: Callable,
+        rule: str = "gauss",
+        n: int = 16,
+        options: dict | None = None,
+        weight: float | None = None,
+        name: str | None = None,
+        forms=None,
+    ) -> None:
         super().__init__(weight, name, forms)
         if not callable(density):
-            raise ValueError(f"density={density!r}: expected a callable density(x, u)")
+            raise ValueError(f"density must be a callable density(x, u), got {density!r}")
         self.fn, self.rule, self.n, self.options = density, rule, n, dict(options or {})
 
+    def _rule(self, sampling: Sampling) -> tuple[str, int]:
+        q = sampling.quadrature
+        if q is None:
+            return self.rule, self.n
+        return (q, self.n) if isinstance(q, str) else tuple(q)
+
+    def redraws(self, sampling, form):
+        return self._rule(sampling)[0] == "montecarlo"
+
     def points(self, sampling, form):
-        rule, n = self.rule, self.n
-        if sampling.quadrature is not None:
-            q = sampling.quadrature
-            rule, n = (q, n) if isinstance(q, str) else tuple(q)
-        self.random = rule == "montecarlo"
-        kw = {"method": sampling.sampler, "seed": sampling.seed} if self.random else {}
+        rule, n = self._rule(sampling)
+        random = rule == "montecarlo"
+        kw = {"method": sampling.sampler, "seed": sampling.seed} if random else {}
         if rule == self.rule:
             kw.update(self.options)
         x, w = sampling.geometry.quadrature(n, rule, dtype=sampling.dtype, **kw)
@@ -224,9 +249,10 @@ class _BoundaryTerm(Term):
     def __init__(self, on, fields, weight, name, forms):
         super().__init__(weight, name, forms)
         if on is None:
-            raise ValueError(f"{type(self).__name__} needs on= (a boundary part or points)")
+            raise ValueError(
+                f"{type(self).__name__} on must be a boundary part or points, got None"
+            )
         self.on, self.fields = on, _fields_tuple(fields)
-        self.random = not _is_fixed(on)
 
     def _k(self, ctx):
         return len(self.fields or ctx.problem.fields)
@@ -236,29 +262,40 @@ class _BoundaryTerm(Term):
 
 
 class Dirichlet(_BoundaryTerm):
-    """``u_fields = value`` on ``on``. Soft: mean squared mismatch. ``hard=True``: imposed
-    exactly by the output transform ``u = g + D(x) N(x)`` (see :class:`ProblemModel`), with
-    ``D`` built from the geometry (flat or circular parts) or given as ``distance(x) -> (N,)``;
-    a hard condition's ``value`` must then be a number or a callable ``g(x)`` defined
-    everywhere in the domain (a lifting)."""
+    """``u_fields = value`` on ``on``.
+
+    Soft (default): the mean squared mismatch, weighted automatically when ``weight`` is None
+    (see docs/pde.md). ``hard=True``: imposed exactly by the output transform
+    ``u = g + D(x) N(x)`` (see :class:`ProblemModel`), with ``D`` from the geometry's
+    distance function of the part (:meth:`kinn.geometry.Geometry.adf`; ``"initial"`` on a
+    space-time geometry) or given as ``distance(x) -> (N,)`` (``> 0`` inside, ``0`` on the
+    part); several hard conditions on one field combine by transfinite interpolation, each
+    exact on its own part. A hard ``value`` must be a number or a callable ``g(x)`` defined
+    in the whole domain.
+    """
 
     default_name = "dirichlet"
+    value_condition = True
 
     def __init__(
         self,
         on,
         value=0.0,
         fields=None,
-        hard=False,
-        distance=None,
-        weight=1.0,
-        name=None,
+        hard: bool = False,
+        distance: Callable | None = None,
+        weight: float | None = None,
+        name: str | None = None,
         forms=None,
-    ):
+    ) -> None:
         super().__init__(on, fields, weight, name, forms)
         self.value, self.hard, self.distance = value, bool(hard), distance
+        if distance is not None and not callable(distance):
+            raise ValueError(f"distance must be a callable distance(x) -> (N,), got {distance!r}")
         if self.hard and not isinstance(on, str) and distance is None:
-            raise ValueError("a hard Dirichlet condition on points needs distance=fn(x)")
+            raise ValueError(
+                f"a hard Dirichlet condition on points needs distance=fn(x), got on={on!r}"
+            )
         if self.hard:
             self.forms = ()
 
@@ -275,32 +312,51 @@ class Dirichlet(_BoundaryTerm):
 
 
 class Neumann(_BoundaryTerm):
-    """``flux(u) . n = value`` on a boundary part: a traction, a heat flux.
+    """``flux(u) . n = value`` on a boundary part: a heat flux, or a traction with
+    ``flux=stress``.
 
     Strong form: mean squared mismatch at sampled points, with ``flux(x, u) -> (N, k, d)``
     (default: the gradients of ``fields``; for elasticity the stress). Energy form: the
     external work ``- integral of value . u ds`` by boundary Gauss quadrature (``n`` points per
-    edge). ``value``: a number, ``k`` numbers (a traction vector) or ``g(x) -> (N, k)``.
+    edge), so ``on`` must then be a boundary part or a geometry; on points ``(n, d)`` or
+    ``(points, normals)`` the term takes part in the strong and inverse forms only.
+    ``value``: a number, ``k`` numbers (a traction vector) or ``g(x) -> (N, k)``.
     """
 
     default_name = "neumann"
 
-    def __init__(self, on, value, fields=None, flux=None, n=16, weight=1.0, name=None, forms=None):
+    def __init__(
+        self,
+        on,
+        value,
+        fields=None,
+        flux: Callable | None = None,
+        n: int = 16,
+        weight: float | None = None,
+        name: str | None = None,
+        forms=None,
+    ) -> None:
         super().__init__(on, fields, weight, name, forms)
         self.value, self.flux, self.n = value, flux, n
+        if _is_fixed(on):
+            if forms is not None and ENERGY in self.forms:
+                raise ValueError(
+                    f"{type(self).__name__} in the energy form needs a boundary part for its "
+                    f"quadrature; on must be a part name or a Geometry, got {type(on).__name__}"
+                )
+            self.forms = tuple(f for f in self.forms if f != ENERGY)
 
-    def check(self, problem):
-        super().check(problem)
-        if not isinstance(self.on, (str, Geometry)) and ENERGY in self.forms:
-            if not isinstance(self.on, tuple):
-                raise ValueError(f"{type(self).__name__}: the energy form needs a boundary part")
+    def _quadrature(self, form: str) -> bool:
+        return form == ENERGY and isinstance(self.on, str | Geometry)
+
+    def redraws(self, sampling, form):
+        return not self._quadrature(form) and super().redraws(sampling, form)
 
     def points(self, sampling, form):
-        if form == ENERGY and isinstance(self.on, (str, Geometry)):
+        if self._quadrature(form):
             geom = self.on if isinstance(self.on, Geometry) else sampling.geometry
             part = None if isinstance(self.on, Geometry) or self.on == "boundary" else self.on
             x, nrm, w = geom.boundary_quadrature(self.n, part=part, dtype=sampling.dtype)
-            self.random = False
             return {"x": x, "n": nrm, "w": w}
         x, nrm = _draw(self.on, sampling)
         if nrm is None:
@@ -320,15 +376,10 @@ class Neumann(_BoundaryTerm):
 
     def loss(self, ctx, pts, form):
         if form == ENERGY:
-            if "w" not in pts:
-                raise ValueError("Neumann work in the energy form needs boundary quadrature")
             u = self._u(ctx, ctx.fields(pts["x"], 0))
             g = values_of(self.value, pts["x"], self._k(ctx))
             return -(pts["w"] * (g * u).sum(1)).sum()
         return _mse(self.residual(ctx, pts, form))
-
-
-Traction = Neumann
 
 
 class Robin(Neumann):
@@ -338,8 +389,17 @@ class Robin(Neumann):
     default_name = "robin"
 
     def __init__(
-        self, on, alpha, value=0.0, fields=None, flux=None, n=16, weight=1.0, name=None, forms=None
-    ):
+        self,
+        on,
+        alpha,
+        value=0.0,
+        fields=None,
+        flux: Callable | None = None,
+        n: int = 16,
+        weight: float | None = None,
+        name: str | None = None,
+        forms=None,
+    ) -> None:
         super().__init__(on, value, fields, flux, n, weight, name, forms)
         self.alpha = alpha
 
@@ -369,8 +429,15 @@ class Periodic(_BoundaryTerm):
     default_name = "periodic"
 
     def __init__(
-        self, on, shift, fields=None, derivatives=False, weight=1.0, name=None, forms=None
-    ):
+        self,
+        on,
+        shift,
+        fields=None,
+        derivatives: bool = False,
+        weight: float | None = None,
+        name: str | None = None,
+        forms=None,
+    ) -> None:
         super().__init__(on, fields, weight, name, forms)
         self.shift, self.order = shift, 1 if derivatives else 0
 
@@ -378,7 +445,7 @@ class Periodic(_BoundaryTerm):
         x, _ = _draw(self.on, sampling)
         shift = torch.as_tensor(self.shift, dtype=x.dtype).reshape(1, -1)
         if shift.shape[1] != x.shape[1]:
-            raise ValueError(f"shift={self.shift!r}: expected {x.shape[1]} numbers")
+            raise ValueError(f"shift must be {x.shape[1]} numbers, got {self.shift!r}")
         return {"x": x, "y": x + shift}
 
     def residual(self, ctx, pts, form):
@@ -395,26 +462,42 @@ class Periodic(_BoundaryTerm):
 
 class Initial(Dirichlet):
     """Initial condition on a space-time geometry (time is the last input):
-    ``u = value`` at ``t = t0``, and ``du/dt = velocity`` when given (wave equations)."""
+    ``u = value`` at ``t = t0``, and ``du/dt = velocity`` when given (wave equations).
+
+    ``hard=True`` imposes ``u = value`` exactly (a hard Dirichlet condition on the part
+    ``"initial"``, combined with any hard boundary conditions of the same fields); a
+    ``velocity`` then stays a soft term.
+    """
 
     default_name = "initial"
 
     def __init__(
-        self, value, fields=None, velocity=None, on="initial", weight=1.0, name=None, forms=None
-    ):
-        super().__init__(on, value, fields, False, None, weight, name, forms)
+        self,
+        value,
+        fields=None,
+        velocity=None,
+        on="initial",
+        hard: bool = False,
+        distance: Callable | None = None,
+        weight: float | None = None,
+        name: str | None = None,
+        forms=None,
+    ) -> None:
+        super().__init__(on, value, fields, hard, distance, weight, name, forms)
         self.velocity = velocity
         self.order = 1 if velocity is not None else 0
+        if self.hard and velocity is not None:  # the velocity stays a loss term
+            self.forms = type(self).forms if forms is None else _as_forms(forms)
 
     def residual(self, ctx, pts, form):
         x = pts["x"]
         u = ctx.fields(x, self.order)
         k = self._k(ctx)
-        r = self._u(ctx, u) - values_of(self.value, x, k)
+        parts = [] if self.hard else [self._u(ctx, u) - values_of(self.value, x, k)]
         if self.velocity is not None:
             ut = u.jacobian(self.fields or ctx.problem.fields)[..., -1]
-            r = torch.cat([r, ut - values_of(self.velocity, x, k, "velocity")], dim=1)
-        return r
+            parts.append(ut - values_of(self.velocity, x, k, "velocity"))
+        return torch.cat(parts, dim=1)
 
 
 class Interface(Term):
@@ -425,21 +508,28 @@ class Interface(Term):
     default_name = "interface"
 
     def __init__(
-        self, on, fields_a, fields_b, flux_a=None, flux_b=None, weight=1.0, name=None, forms=None
-    ):
+        self,
+        on,
+        fields_a,
+        fields_b,
+        flux_a: Callable | None = None,
+        flux_b: Callable | None = None,
+        weight: float | None = None,
+        name: str | None = None,
+        forms=None,
+    ) -> None:
         super().__init__(weight, name, forms)
         self.on = on
         self.fields_a, self.fields_b = _fields_tuple(fields_a), _fields_tuple(fields_b)
         if len(self.fields_a) != len(self.fields_b):
             raise ValueError(
-                f"fields_a={fields_a!r} and fields_b={fields_b!r}: expected equal counts"
+                f"fields_b must name as many fields as fields_a={fields_a!r}, got {fields_b!r}"
             )
         if (flux_a is None) != (flux_b is None):
             raise ValueError("give both flux_a and flux_b, or neither")
         self.flux_a, self.flux_b = flux_a, flux_b
         self.fields = self.fields_a + self.fields_b
         self.order = 1 if flux_a is not None else 0
-        self.random = not _is_fixed(on)
 
     def points(self, sampling, form):
         x, nrm = _draw(self.on, sampling)
@@ -473,12 +563,21 @@ class Data(Term):
 
     forms = (INVERSE,)
     default_name = "data"
-    random = False
 
-    def __init__(self, points, values, fields=None, weight=1.0, name=None, forms=None):
+    def __init__(
+        self,
+        points,
+        values,
+        fields=None,
+        weight: float | None = None,
+        name: str | None = None,
+        forms=None,
+    ) -> None:
         super().__init__(weight, name, forms)
+        from .inverse import check_observations
+
         self.fields = _fields_tuple(fields)
-        self.raw = (points, values)
+        self.x, self.values = check_observations(points, values)
 
     @classmethod
     def from_file(cls, path, inputs: Sequence[str], fields: Sequence[str], **kw) -> Data:
@@ -487,12 +586,14 @@ class Data(Term):
         x, v = load_observations(path, inputs, fields)
         return cls(x, v, fields=fields, **kw)
 
-    def check(self, problem):
+    def check(self, problem) -> None:
         super().check(problem)
         from .inverse import check_observations
 
-        k = len(self.fields or problem.fields)
-        self.x, self.values = check_observations(*self.raw, problem.in_dim, k)
+        check_observations(self.x, self.values, problem.in_dim, len(self.fields or problem.fields))
+
+    def redraws(self, sampling, form):
+        return False
 
     def points(self, sampling, form):
         return {"x": self.x.to(sampling.dtype), "v": self.values.to(sampling.dtype)}

@@ -76,5 +76,5 @@ def shapes():
         "union2d": Rectangle([0, 0], [2, 1]) | Disk([2, 0.5], 0.8),
         "intersection2d": Disk([0, 0], 1) & Rectangle([0, -2], [2, 2]),
         "csg3d": Cuboid([0, 0, 0], [2, 2, 2]) - Sphere([2, 2, 2], 1),
-        "csg1d": Interval(0, 3) - Interval(1, 2),
+        "csg1d": Interval(0, 3) - Interval(1, 2).named("gap"),
     }

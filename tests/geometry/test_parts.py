@@ -75,9 +75,22 @@ def test_polygon_edges_can_be_grouped_under_names():
 
 def test_unknown_part_and_bad_names_raise():
     plate = plate_with_hole()
-    with pytest.raises(ValueError, match="unknown boundary part 'crack'"):
+    with pytest.raises(ValueError, match="part must be a boundary part of.*got 'crack'"):
         plate.sample_boundary(4, part="crack")
     with pytest.raises(ValueError, match="already exists"):
         plate.add_boundary_part("left", lambda x: x[:, 0] == 0)
     with pytest.raises(ValueError, match="name"):
         Disk([0, 0], 1).named("")
+
+
+def test_a_cut_may_not_reuse_the_outer_shapes_part_names():
+    # The notch's remaining edges face +x and +y; calling them "left" and "top" merged them
+    # with the outer edges of those names.
+    with pytest.raises(ValueError, match=r"\['left', 'top'\].*named\('notch'\)"):
+        Rectangle([-1, -1], [1, 1]) - Rectangle([0, -1], [1, 0])
+    shape = Rectangle([-1, -1], [1, 1]) - Rectangle([0, -1], [1, 0]).named("notch")
+    assert list(shape.boundary_parts) == ["left", "right", "bottom", "top", "notch"]
+    x, n = shape.sample_boundary(40, part="left", seed=0)
+    assert (x[:, 0] == -1).all() and (n == torch.tensor([-1.0, 0.0])).all()
+    # Unions merge parts of the same name (same orientation): no error.
+    assert "left" in (Rectangle([0, 0], [2, 1]) | Rectangle([0, 0], [1, 2])).boundary_parts

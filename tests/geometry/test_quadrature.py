@@ -5,7 +5,17 @@ import pytest
 import torch
 from conftest import PLATE_AREA, hex_mesh, plate_with_hole
 
-from kinn.geometry import Box, Disk, Ellipse, Mesh, Polygon, Rectangle, Sphere, koch_snowflake
+from kinn.geometry import (
+    Box,
+    Disk,
+    Ellipse,
+    Mesh,
+    Polygon,
+    Rectangle,
+    Sphere,
+    TimeDomain,
+    koch_snowflake,
+)
 from kinn.geometry.quadrature import simplex_rule
 
 
@@ -135,3 +145,24 @@ def test_boundary_quadrature_sums_to_length_and_area():
 def test_montecarlo_weights_are_measure_over_n():
     x, w = plate_with_hole().quadrature(64, "montecarlo")
     assert x.shape == (64, 2) and torch.allclose(w, torch.full((64,), PLATE_AREA / 64))
+
+
+def test_absurd_orders_are_refused_with_what_n_means():
+    # Once a (592, 4000000, 2) allocation: now a message, before any array is built.
+    plate = plate_with_hole()
+    with pytest.raises(ValueError, match=r"n=100000 .*Gauss order per cell \(n points per dir"):
+        plate.quadrature(100000)
+    with pytest.raises(ValueError, match="polynomial degree"):
+        plate.quadrature(100000, "triangle")
+    with pytest.raises(ValueError, match=r"points per axis \(n\^3 in all\)"):
+        Box([0, 0, 0], [1, 1, 1]).quadrature(1000)
+    with pytest.raises(ValueError, match="radial Gauss points"):
+        Disk([0, 0], 1).quadrature(10**5)
+    with pytest.raises(ValueError, match="h must keep the triangulation"):
+        plate.quadrature(2, h=1e-4)
+    with pytest.raises(ValueError, match="per boundary patch"):
+        plate.boundary_quadrature(10**8)
+    with pytest.raises(ValueError, match="times n points in time"):
+        (Rectangle([0, 0], [1, 1]) * TimeDomain(0, 1)).quadrature(300)
+    with pytest.raises(ValueError, match="16,777,216 points, got n=4097"):
+        Rectangle([0, 0], [1, 1]).quadrature(4097)  # 4096^2 = 2^24 is the largest allowed
