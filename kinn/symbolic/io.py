@@ -105,11 +105,9 @@ def write_report(report: SymbolicReport, out: str | Path, plots: bool = True) ->
 def plot_edges(model: torch.nn.Module, out: str | Path, x: torch.Tensor | None = None) -> list:
     """One PNG per unmasked edge ``layer{l}_{i}_{o}.png``: the network's edge function and, for
     locked edges of a :class:`SymbolicKAN`, the symbolic one. Ranges come from the batch ``x``
-    when given, else from each layer's ``domain_bounds()``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    when given, else from each layer's ``domain_bounds()``. Leaves matplotlib's backend and
+    pyplot's figures alone."""
+    from matplotlib.figure import Figure
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -122,18 +120,17 @@ def plot_edges(model: torch.nn.Module, out: str | Path, x: torch.Tensor | None =
             values = layer.edge_values(grid.to(dtype)).double()
             locked = sym.locked(index)
             for i, o in torch.nonzero(layer.edge_mask > 0).tolist():
-                fig, ax = plt.subplots(figsize=(3.2, 2.4), dpi=100)
+                fig = Figure(figsize=(3.2, 2.4), dpi=100)
+                ax = fig.add_subplot()
                 ax.plot(grid[:, i], values[:, i, o], label="network")
-                title = f"layer {index}: {i} -> {o}"
                 if (i, o) in locked:
                     edge = locked[(i, o)]
                     ax.plot(grid[:, i], edge(grid[:, i]), "--", label=edge.candidate.name)
                     ax.legend(fontsize=7)
-                ax.set_title(title, fontsize=8)
+                ax.set_title(f"layer {index}: {i} -> {o}", fontsize=8)
                 fig.tight_layout()
                 path = out / f"layer{index}_{i}_{o}.png"
                 fig.savefig(path)
-                plt.close(fig)
                 written.append(path)
     return written
 
