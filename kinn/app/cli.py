@@ -7,7 +7,6 @@ line on stderr and exit status 2; set ``KINN_DEBUG=1`` for the full traceback.
 from __future__ import annotations
 
 import difflib
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -41,13 +40,8 @@ def _solve_job(cfg: DictConfig) -> None:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="fit")
 def _fit_job(cfg: DictConfig) -> None:
-    try:
-        symbolic = importlib.import_module("kinn.symbolic")
-    except ModuleNotFoundError:
-        raise _Abort("kinn fit: kinn.symbolic is not part of this installation") from None
-    main_fit = getattr(symbolic, "main_fit", None)
-    if main_fit is None:
-        raise _Abort("kinn fit: kinn.symbolic has no main_fit(cfg)")
+    from kinn.app.fit import main_fit
+
     try:
         main_fit(cfg)
     except ConfigError as err:

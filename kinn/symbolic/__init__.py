@@ -10,7 +10,7 @@ returning a :class:`SymbolicReport` checked against the data and the network on 
 from .constants import refine_constants, round_constants, snap_constants
 from .fit import CandidateFit, EdgeFit, SelectionRule, fit_edge
 from .formula import r2_score
-from .io import fit_data, main_fit, plot_edges, write_report
+from .io import fit_data, plot_edges, write_report
 from .library import Candidate, Library, default_library
 from .network import (
     SymbolicEdge,
@@ -42,7 +42,6 @@ __all__ = [
     "fit_data",
     "fit_edge",
     "fit_model",
-    "main_fit",
     "plot_edges",
     "prune",
     "r2_score",
