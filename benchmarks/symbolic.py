@@ -9,8 +9,8 @@ or truth / formula to a constant. One JSON object per line: per case, then a sum
 level. The workflow is the same for every equation (nothing here is told the answer); the
 ``--extra`` equations are a check on equations the workflow was not tuned on. Also runs pykan's
 ``auto_symbolic`` on the same data when pykan is installed; edge-fit timing comes last.
-Run with ``PYTHONHASHSEED=0`` to repeat a run exactly: at 1 % noise a borderline formula can
-depend on the order of sympy's simplification, which follows Python's string hashing.
+At 1 % noise a borderline case can end at a different formula from one run to the next (the
+network and the candidates are reproducible; snapping their constants is not always).
 """
 
 from __future__ import annotations

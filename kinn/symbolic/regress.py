@@ -344,9 +344,9 @@ def fit_arrays(
         digits: significant digits kept in the formula's remaining float constants.
         always_read_network: also read the network edge by edge (``auto_symbolic``) when the
             separability search already found a near-exact formula.
-        seed: seeds the split, the network initialisation and the search (reproducible
-            for a fixed ``PYTHONHASHSEED``: snapping runs ``sympy.simplify``, whose order of
-            work follows string hashing, so on noisy data a borderline formula can differ).
+        seed: seeds the split, the network initialisation and the search, which are
+            reproducible; on noisy data, snapping the constants of tied formulas can still end
+            at a different formula from one process to the next.
     """
     start = time.perf_counter()
     X, y, names = _check_inputs(X, y, names, inner)
