@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import importlib
 import os
 import re
 import sys
@@ -205,13 +204,8 @@ def _thread_policy(threads) -> Iterator[int]:
 
 
 def _fit_job(cfg: DictConfig) -> None:
-    try:
-        symbolic = importlib.import_module("kinn.symbolic")
-    except ModuleNotFoundError:
-        raise _Abort("kinn fit: kinn.symbolic is not part of this installation") from None
-    main_fit = getattr(symbolic, "main_fit", None)
-    if main_fit is None:
-        raise _Abort("kinn fit: kinn.symbolic has no main_fit(cfg)")
+    from kinn.app.fit import main_fit
+
     try:
         main_fit(cfg)
     except ConfigError as err:

@@ -59,18 +59,17 @@ def plot_field(
     1-D: curves over x. 2-D: filled contours on the mesh triangles, or on a Delaunay
     triangulation of scattered points whose triangles are kept where ``inside(centroids)``
     (e.g. the hole of a plate stays empty). Higher dimensions: coloured scatter of (x0, x1).
+    The figure is drawn off pyplot: matplotlib's backend and pyplot's figures stay as they were.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.tri import Triangulation
 
     points = np.asarray(points, dtype=np.float64)
     pred, ref = np.asarray(pred, np.float64), np.asarray(ref, np.float64)
     err = pred - ref
     d = points.shape[1]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8) if d > 1 else (13, 3.2))
+    fig = Figure(figsize=(13, 3.8) if d > 1 else (13, 3.2))
+    axes = fig.subplots(1, 3)
     titles = (f"{name} (model)", f"{name} (reference)", f"error {name}")
     if d == 1:
         order = np.argsort(points[:, 0])
@@ -110,5 +109,4 @@ def plot_field(
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path

@@ -7,8 +7,10 @@ Edge level: :func:`fit_edge` fits ``c * f(a x + b) + d`` for every :class:`Candi
 returning a :class:`SymbolicReport` checked against the data and the network on held-out points.
 """
 
+from .constants import refine_constants, round_constants, snap_constants
 from .fit import CandidateFit, EdgeFit, SelectionRule, fit_edge
-from .io import fit_data, main_fit, plot_edges, write_report
+from .formula import r2_score
+from .io import fit_data, plot_edges, write_report
 from .library import Candidate, Library, default_library
 from .network import (
     SymbolicEdge,
@@ -20,8 +22,8 @@ from .network import (
     sparsity_penalty,
     train_affine,
 )
-from .regress import SymbolicReport, fit_arrays, fit_model, r2_score
-from .search import refine_constants, round_constants, separable_search, snap_constants
+from .regress import SymbolicReport, fit_arrays, fit_model
+from .search import separable_search
 
 __all__ = [
     "Candidate",
@@ -40,7 +42,6 @@ __all__ = [
     "fit_data",
     "fit_edge",
     "fit_model",
-    "main_fit",
     "plot_edges",
     "prune",
     "r2_score",

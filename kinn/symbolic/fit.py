@@ -17,15 +17,25 @@ import sympy
 import torch
 from scipy.optimize import least_squares
 
+from .formula import r2
 from .library import Candidate, Library, default_library
 
 __all__ = ["CandidateFit", "EdgeFit", "SelectionRule", "fit_edge"]
 
+# samples of the grid search and of the least-squares refinement: fixed subsamples, so time
+# and memory do not grow with N (hand-set against the edge-fit timing of benchmarks.symbolic)
 _N_COARSE = 96
 _N_REFINE = 200
+# candidates refined after the grid search (refinement costs most of a fit), skipping those a
+# hundredfold worse than the leader (hand-set)
 _N_REFINED = 3
 _RUNNER_UP = 100.0
+# points per axis of the two finer grids around the best grid point
 _ZOOM = 9
+# starting grids, with the data at t = (x - mid) / half in [-1, 1]: slopes of u = alpha t,
+# zeros of u = alpha (t - gamma) up to one half-width beyond the data, phases of periodic
+# candidates, gaps (in half-widths) between the data and the pole of an inverse power, and
+# centres of the other powers up to three half-widths away (hand-set ranges)
 _ALPHA = np.geomspace(0.05, 30.0, 18)
 _GAMMA = np.linspace(-2.0, 2.0, 13)
 _BETA_PERIODIC = np.linspace(-math.pi, math.pi, 24, endpoint=False)
@@ -293,7 +303,7 @@ def _spacing(values: np.ndarray, at: float) -> float:
     return float(gaps.min()) if gaps.size else 1.0
 
 
-def _finish(cand, inner, theta, branch, x, y, yy) -> CandidateFit | None:
+def _finish(cand, inner, theta, branch, x, y, score) -> CandidateFit | None:
     F = _evaluate(cand, inner.u(theta[None], x, branch))[0]
     if not np.all(np.isfinite(F)):
         return None
@@ -301,7 +311,7 @@ def _finish(cand, inner, theta, branch, x, y, yy) -> CandidateFit | None:
     a, b, scale = inner.ab(theta, branch)
     if not math.isfinite(scale):
         return None
-    return CandidateFit(cand, float(a), float(b), float(c[0]) * scale, float(d[0]), _r2(sse[0], yy))
+    return CandidateFit(cand, float(a), float(b), float(c[0]) * scale, float(d[0]), score(sse[0]))
 
 
 def _refine(cand, inner, theta0, branch, xr, yr) -> np.ndarray:
@@ -319,12 +329,6 @@ def _refine(cand, inner, theta0, branch, xr, yr) -> np.ndarray:
     except (ValueError, np.linalg.LinAlgError):
         return theta0
     return sol.x if np.all(np.isfinite(resid(sol.x))) else theta0
-
-
-def _r2(sse: float, sst: float) -> float:
-    if sst <= 1e-24:
-        return 1.0 if sse <= 1e-24 else 0.0
-    return float(1.0 - max(sse, 0.0) / sst)
 
 
 def fit_edge(
@@ -360,6 +364,11 @@ def fit_edge(
     x, y = x[order], y[order]
     ic, ir = _stride(x.size, _N_COARSE), _stride(x.size, _N_REFINE)
     yy = float(((y - y.mean()) ** 2).sum())
+    ss = float((y**2).sum())
+
+    def score(sse: float) -> float:
+        return r2(sse, yy, ss)
+
     yyc = float(((y[ic] - y[ic].mean()) ** 2).sum())
     fits: dict[str, CandidateFit] = {}
     starts = []
@@ -368,8 +377,9 @@ def fit_edge(
             F = _evaluate(cand, x)
             ok = bool(np.all(np.isfinite(F)))
             c, d, sse = _ls_cd(np.where(ok, F, 0.0)[None], y)
-            r2 = _r2(sse[0], yy) if ok else -math.inf
-            fits[cand.name] = CandidateFit(cand, 1.0, 0.0, float(c[0]), float(d[0]), r2)
+            fits[cand.name] = CandidateFit(
+                cand, 1.0, 0.0, float(c[0]), float(d[0]), score(sse[0]) if ok else -math.inf
+            )
             continue
         inner, best = _coarse(cand, x, y, x[ic], y[ic])
         if best is None:
@@ -384,7 +394,7 @@ def fit_edge(
         # clean data that is every wrong candidate, and refinement costs most of a fit
         if rank < _N_REFINED and (rank == 0 or err <= _RUNNER_UP * best_err + 1e-12):
             theta = _refine(cand, inner, theta, branch, x[ir], y[ir])
-        fit = _finish(cand, inner, theta, branch, x, y, yy)
+        fit = _finish(cand, inner, theta, branch, x, y, score)
         fits[cand.name] = fit or CandidateFit(cand, 1.0, 0.0, 0.0, float(y.mean()), -math.inf)
     fits = [fits[c.name] for c in library]
     return EdgeFit(fits=fits, chosen=rule.choose(fits), front=pareto_front(fits))

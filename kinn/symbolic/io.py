@@ -1,50 +1,44 @@
-"""Reading data files, writing reports (text, LaTeX, JSON) and per-edge plots; the entry point
-``kinn fit data=FILE target=COLUMN`` calls :func:`main_fit`."""
+"""Reading data files, writing reports (text, LaTeX, JSON) and per-edge plots."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .network import SymbolicKAN, _edge_grids, _layers
-from .regress import SymbolicReport, fit_arrays
+from .regress import _MIN_SAMPLES, SymbolicReport, fit_arrays
 
-__all__ = ["fit_data", "load_table", "main_fit", "plot_edges", "write_report"]
+__all__ = ["fit_data", "load_table", "plot_edges", "write_report"]
 
-_FIT_OPTIONS = (
-    "hidden",
-    "grid",
-    "steps",
-    "sparsity",
-    "prune_threshold",
-    "inner",
-    "digits",
-    "always_read_network",
-    "seed",
-)
+# why fit_data leaves a row out
+_DROP_REASON = "missing or non-finite value"
 
 
 def load_table(path: str | Path) -> dict[str, np.ndarray]:
-    """Columns of a CSV file (header row of names) or an NPZ file (one 1-D array per name)."""
+    """Columns of a CSV file (a header row of names, which may start with ``#``) or an NPZ
+    file (one 1-D array per name), each ``(N,)``.
+
+    A column of numbers comes back as float64, with NaN for an empty field. A column holding
+    anything else (text) comes back as it was read, as strings: :func:`fit_data` names it
+    when it is used.
+    """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"data file {str(path)!r} does not exist")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        table = np.genfromtxt(path, delimiter=",", names=True, dtype=np.float64, encoding="utf-8")
+        table = np.genfromtxt(path, delimiter=",", names=True, dtype=object, encoding="utf-8")
         if table.dtype.names is None:
             raise ValueError(f"{path} needs a header row of column names")
-        columns = {
-            name: np.atleast_1d(table[name]).astype(np.float64) for name in table.dtype.names
-        }
+        columns = {name: _column(np.atleast_1d(table[name])) for name in table.dtype.names}
     elif suffix == ".npz":
         with np.load(path) as data:
-            columns = {k: np.asarray(data[k], dtype=np.float64).reshape(-1) for k in data.files}
+            columns = {k: _column(np.asarray(data[k]).reshape(-1)) for k in data.files}
     else:
         raise ValueError(f"data file must end in .csv or .npz, got {path.name!r}")
     lengths = {k: v.size for k, v in columns.items()}
@@ -53,11 +47,40 @@ def load_table(path: str | Path) -> dict[str, np.ndarray]:
     return columns
 
 
+def _number(text: str) -> float | None:
+    """The number in a field (NaN when it is empty), or None when it holds something else."""
+    text = text.strip()
+    if not text:
+        return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _column(values: np.ndarray) -> np.ndarray:
+    """float64 when every entry is a number or empty (NaN), else the entries as strings."""
+    if values.dtype.kind in "biuf":
+        return values.astype(np.float64)
+    text = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values]
+    numbers = [_number(v) for v in text]
+    return np.array(text) if None in numbers else np.array(numbers, dtype=np.float64)
+
+
+def _per_column(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name}: {n}" for name, n in counts.items())
+
+
 def fit_data(
     path: str | Path, target: str, columns: Sequence[str] | None = None, **options
 ) -> SymbolicReport:
     """Read ``path`` (CSV or NPZ), fit ``target`` from ``columns`` (default: all other
-    columns) with :func:`kinn.symbolic.fit_arrays` (``options`` are passed on)."""
+    columns) with :func:`kinn.symbolic.fit_arrays` (``options`` are passed on).
+
+    Rows with a missing or non-finite value in a used column are left out; the report's
+    ``dropped_rows`` says how many, and in which columns.
+    """
+    path = Path(path)
     table = load_table(path)
     if target not in table:
         raise ValueError(f"target {target!r} is not a column of {path}; columns: {list(table)}")
@@ -68,9 +91,34 @@ def fit_data(
             f"columns must be non-empty names of {list(table)} other than the target, "
             f"got {columns!r}"
         )
-    rows = np.all(np.isfinite(np.stack([table[c] for c in [*columns, target]], 1)), axis=1)
+    used = [*columns, target]
+    for name in used:
+        if table[name].dtype.kind != "f":
+            row, value = next(
+                (row, str(v)) for row, v in enumerate(table[name], 1) if _number(str(v)) is None
+            )
+            raise ValueError(
+                f"column {name!r} of {path.name} must hold numbers, got {value!r} in data row "
+                f"{row}; name the input columns with columns=[...]"
+            )
+    finite = {name: np.isfinite(table[name]) for name in used}
+    rows = np.all(np.stack(list(finite.values()), 1), axis=1)
+    dropped = {
+        "count": int((~rows).sum()),
+        "of": int(rows.size),
+        "reason": _DROP_REASON,
+        "columns": {name: int((~ok).sum()) for name, ok in finite.items() if not ok.all()},
+    }
+    if rows.sum() < _MIN_SAMPLES:
+        raise ValueError(
+            f"{path.name} must have at least {_MIN_SAMPLES} rows with a number in every used "
+            f"column, got {int(rows.sum())} of {rows.size} (rows with a {_DROP_REASON}: "
+            f"{_per_column(dropped['columns'])})"
+        )
     X = np.stack([table[c][rows] for c in columns], 1)
-    return fit_arrays(X, table[target][rows], names=columns, target=target, **options)
+    report = fit_arrays(X, table[target][rows], names=columns, target=target, **options)
+    report.dropped_rows = dropped
+    return report
 
 
 def _json_safe(value):
@@ -105,11 +153,9 @@ def write_report(report: SymbolicReport, out: str | Path, plots: bool = True) ->
 def plot_edges(model: torch.nn.Module, out: str | Path, x: torch.Tensor | None = None) -> list:
     """One PNG per unmasked edge ``layer{l}_{i}_{o}.png``: the network's edge function and, for
     locked edges of a :class:`SymbolicKAN`, the symbolic one. Ranges come from the batch ``x``
-    when given, else from each layer's ``domain_bounds()``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    when given, else from each layer's ``domain_bounds()``. Leaves matplotlib's backend and
+    pyplot's figures alone."""
+    from matplotlib.figure import Figure
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -122,39 +168,16 @@ def plot_edges(model: torch.nn.Module, out: str | Path, x: torch.Tensor | None =
             values = layer.edge_values(grid.to(dtype)).double()
             locked = sym.locked(index)
             for i, o in torch.nonzero(layer.edge_mask > 0).tolist():
-                fig, ax = plt.subplots(figsize=(3.2, 2.4), dpi=100)
+                fig = Figure(figsize=(3.2, 2.4), dpi=100)
+                ax = fig.add_subplot()
                 ax.plot(grid[:, i], values[:, i, o], label="network")
-                title = f"layer {index}: {i} -> {o}"
                 if (i, o) in locked:
                     edge = locked[(i, o)]
                     ax.plot(grid[:, i], edge(grid[:, i]), "--", label=edge.candidate.name)
                     ax.legend(fontsize=7)
-                ax.set_title(title, fontsize=8)
+                ax.set_title(f"layer {index}: {i} -> {o}", fontsize=8)
                 fig.tight_layout()
                 path = out / f"layer{index}_{i}_{o}.png"
                 fig.savefig(path)
-                plt.close(fig)
                 written.append(path)
     return written
-
-
-def main_fit(cfg: Mapping) -> SymbolicReport:
-    """Entry point of ``kinn fit``: ``cfg`` (a dict or Hydra DictConfig) needs ``data`` and
-    ``target``; optional ``columns`` (list), ``out`` (folder, default ``.``: Hydra's run
-    folder) and the options of :func:`kinn.symbolic.fit_arrays` (``hidden``, ``grid``,
-    ``steps``, ``sparsity``, ``prune_threshold``, ``inner``, ``digits``,
-    ``always_read_network``, ``seed``). Writes the report and returns it."""
-    get = cfg.get if hasattr(cfg, "get") else None
-    if get is None or get("data") is None or get("target") is None:
-        raise ValueError("kinn fit needs data=FILE and target=COLUMN")
-    columns = get("columns")
-    options = {k: get(k) for k in _FIT_OPTIONS if get(k) is not None}
-    report = fit_data(
-        str(get("data")),
-        str(get("target")),
-        columns=list(columns) if columns is not None else None,
-        **options,
-    )
-    write_report(report, get("out") or ".", plots=bool(get("plots", True)))
-    print(report)
-    return report

@@ -7,10 +7,16 @@ contract of :mod:`kinn.nn` (``edge_values``, ``edge_mask``, ``bias``, ``domain_b
 
 from __future__ import annotations
 
+import contextlib
+import random
+from collections.abc import Callable
+
 import numpy as np
 import sympy
 import torch
 from torch import nn
+
+from kinn.train import Stage, Trainer
 
 from .fit import CandidateFit, EdgeFit, SelectionRule, fit_edge
 from .library import Candidate, Library, default_library
@@ -328,7 +334,9 @@ def train_affine(
     model: SymbolicKAN, x: torch.Tensor, y: torch.Tensor, steps: int = 50, biases: bool = True
 ) -> float:
     """Retrain only the affine constants of the locked edges (and the layer biases) by L-BFGS
-    on the mean squared error of ``model(x)`` against ``y: (N, m)``. Returns the final MSE."""
+    (``steps`` iterations) on the mean squared error of ``model(x)`` against ``y: (N, m)``.
+    The constants take the network's dtype; they are never left worse than they were (nor
+    non-finite). Returns the final MSE."""
     if not isinstance(model, SymbolicKAN):
         raise ValueError(f"train_affine needs a SymbolicKAN, got {type(model).__name__}")
     if not isinstance(y, torch.Tensor) or y.ndim != 2 or y.shape[0] != x.shape[0]:
@@ -336,40 +344,103 @@ def train_affine(
     params = [p for p in model.edges.parameters() if p.requires_grad]
     if biases:
         params += [layer.bias for layer in _layers(model) if isinstance(layer.bias, nn.Parameter)]
+
+    def mse() -> torch.Tensor:
+        return torch.mean((model(x) - y) ** 2)
+
     if not params:
-        return float(torch.mean((model(x) - y) ** 2))
-    frozen = [p for p in model.kan.parameters()]
+        with torch.no_grad():
+            return float(mse())
+
+    def losses(net: SymbolicKAN) -> dict[str, torch.Tensor]:
+        loss = torch.mean((net(x) - y) ** 2)
+        if not torch.isfinite(loss):
+            # a line-search trial left some candidate's safe domain: a huge loss with no
+            # slope sends the search back
+            loss = _HUGE_LOSS + sum(0.0 * p.sum() for p in params)
+        return {"mse": loss}
+
+    frozen = list(model.kan.parameters())
     saved = [p.requires_grad for p in frozen]
     for p in frozen:
         p.requires_grad_(False)
     for p in params:
-        p.requires_grad_(True)
+        p.requires_grad_(True)  # the trainer trains what requires a gradient
     start = [p.detach().clone() for p in params]
-    opt = torch.optim.LBFGS(
-        params, lr=1.0, max_iter=steps, max_eval=2 * steps, line_search_fn="strong_wolfe"
-    )
-
-    def closure():
-        opt.zero_grad()
-        loss = torch.mean((model(x) - y) ** 2)
-        if not torch.isfinite(loss):
-            # a step left some candidate's safe domain: report a huge loss, no direction
-            return torch.tensor(1e30, dtype=loss.dtype)
-        loss.backward()
-        return loss
-
     with torch.no_grad():
-        before = float(torch.mean((model(x) - y) ** 2))
-
+        before = float(mse())
     try:
-        opt.step(closure)
+        stage = Stage("lbfgs", 1, 1.0, max_iter=steps, max_eval=2 * steps)
+        _train(model, losses, stage, next(model.kan.parameters()).dtype)
     finally:
         for p, s in zip(frozen, saved):
             p.requires_grad_(s)
     with torch.no_grad():
-        after = float(torch.mean((model(x) - y) ** 2))
+        after = float(mse())
         if not after <= before:  # never leave the constants worse (or non-finite)
             for p, v in zip(params, start):
                 p.copy_(v)
             after = before
     return after
+
+
+# the loss reported for a trial step outside a candidate's domain
+_HUGE_LOSS = 1e30
+# Adam's learning rate when a network is trained on data (torch's 1e-3 is slow for the small
+# networks here; hand-set)
+_ADAM_LR = 1e-2
+
+
+def _fit_network(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int, sparsity: float = 0.0
+) -> None:
+    """Train ``model`` on ``x: (N, d)``, ``y: (N, m)``: Adam for ``steps`` steps on the mean
+    squared error plus ``sparsity * sparsity_penalty`` (which concentrates each layer on few
+    edges before :func:`prune`), then L-BFGS for ``steps`` iterations on the error alone."""
+
+    def misfit(net: nn.Module) -> dict[str, torch.Tensor]:
+        return {"mse": torch.mean((net(x) - y) ** 2)}
+
+    def penalised(net: nn.Module) -> dict[str, torch.Tensor]:
+        terms = misfit(net)
+        if sparsity > 0:
+            terms["sparsity"] = sparsity * sparsity_penalty(net, x)
+        return terms
+
+    if steps < 1:
+        return
+    dtype = next(model.parameters()).dtype
+    _train(model, penalised, Stage("adam", steps, _ADAM_LR), dtype)
+    _train(model, misfit, Stage("lbfgs", 1, 1.0, max_iter=steps), dtype)
+
+
+def _train(
+    model: nn.Module, losses: Callable[[nn.Module], dict], stage: Stage, dtype: torch.dtype
+) -> None:
+    """One :class:`kinn.train.Trainer` stage, in memory and silent."""
+    trainer = Trainer(
+        model,
+        losses,
+        stage,
+        dtype=dtype,
+        validate_every=None,
+        log_every=None,
+        checkpoint_every=None,
+        progress=False,
+    )
+    with _global_rng_kept():
+        trainer.fit()
+
+
+@contextlib.contextmanager
+def _global_rng_kept():
+    """The trainer seeds python's, numpy's and torch's global generators for a reproducible
+    run; a library call leaves the caller's random streams where they were."""
+    py_state, np_state = random.getstate(), np.random.get_state()
+    devices = range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []
+    try:
+        with torch.random.fork_rng(devices=list(devices)):
+            yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)

@@ -21,33 +21,38 @@ import torch
 
 from kinn.nn import KAN
 
+from .constants import refine_constants, round_constants, snap_constants
 from .fit import SelectionRule
+from .formula import count_ops, numeric, r2_score
 from .library import Library, default_library
-from .network import SymbolicKAN, auto_symbolic, prune, sparsity_penalty, train_affine
-from .search import count_ops, refine_constants, round_constants, separable_search, snap_constants
+from .network import SymbolicKAN, _fit_network, auto_symbolic, prune, train_affine
+from .search import separable_search
 
-__all__ = ["SymbolicReport", "fit_arrays", "fit_model", "r2_score"]
+__all__ = ["SymbolicReport", "fit_arrays", "fit_model"]
 
-# joint least squares over many constants is slow and rarely changes the ranking
-_MAX_REFINE = 16
-_MAX_SNAP = 20
+# fewer samples leave too few for the validation and test splits to mean anything
+_MIN_SAMPLES = 20
+# formulas with more float constants than these are not refined / snapped: joint least
+# squares over many constants is slow and rarely changes the ranking
+_MAX_REFINE, _MAX_SNAP = 16, 20
 # formulas tied on the validation data that are snapped and compared again
 _MAX_TIED = 6
-
-
-def r2_score(y_true, y_pred) -> float:
-    """Coefficient of determination of ``y_pred`` against ``y_true`` (both ``(N,)``)."""
-    y_true = np.asarray(y_true, dtype=np.float64).reshape(-1)
-    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(-1)
-    if y_true.size == 0:
-        return float("nan")
-    if not np.all(np.isfinite(y_pred)):
-        return -float("inf")
-    sst = float(np.sum((y_true - y_true.mean()) ** 2))
-    sse = float(np.sum((y_true - y_pred) ** 2))
-    if sst <= 1e-300:
-        return 1.0 if sse <= 1e-24 else 0.0
-    return 1.0 - sse / sst
+# shares of the data: a fifth of the inside points tests, a sixth of the rest validates
+_TEST_SHARE, _VAL_SHARE = 5, 6
+# the search's relative tolerance: three times the network's relative validation error (a
+# three-standard-error test), kept within [0.2 %, 5 %] (hand-set on benchmarks.symbolic)
+_TOL_FACTOR = 3.0
+_TOL_RANGE = (2e-3, 5e-2)
+# formulas whose validation error (1 - R^2) is below half the network's are equally good, and
+# a formula ten times more accurate than that shows the data to be more accurate than the
+# network; the floor never drops below float64 rounding of R^2
+_FLOOR_SHARE = 0.5
+_DATA_FLOOR = 10.0
+_MIN_FLOOR = 1e-14
+# errors are compared in tenths of a decade (log10(1 - R^2) rounded to one decimal)
+_DECIMALS = 1
+# without a separable formula within half a decade of the floor, the network is read too
+_NEAR_EXACT = 10**0.5
 
 
 @dataclass
@@ -67,6 +72,10 @@ class SymbolicReport:
             training inputs the network saw.
         network_formula: the edge-by-edge formula of the network, when it was read.
         seconds: wall time of the whole extraction.
+        bounds: ``(lo, hi)`` of each input over the training data.
+        dropped_rows: rows of a data file left out before fitting (set by
+            :func:`kinn.symbolic.fit_data`): ``{"count": rows dropped, "of": rows read,
+            "reason": ..., "columns": {name: rows with a missing or non-finite value there}}``.
     """
 
     formula: sympy.Expr
@@ -79,6 +88,7 @@ class SymbolicReport:
     seconds: float = 0.0
     bounds: list[tuple[float, float]] = field(default_factory=list)
     model_inputs: torch.Tensor | None = None
+    dropped_rows: dict = field(default_factory=dict)
 
     @property
     def latex(self) -> str:
@@ -89,17 +99,11 @@ class SymbolicReport:
         return count_ops(self.formula)
 
     def callable(self) -> Callable[[np.ndarray], np.ndarray]:
-        """``x: (N, d) -> (N,)`` numpy evaluation of the formula (via ``sympy.lambdify``)."""
-        fn = sympy.lambdify(self.inputs, self.formula, "numpy")
-
-        def evaluate(x):
-            x = np.asarray(x, dtype=np.float64)
-            return np.broadcast_to(np.asarray(fn(*x.T), dtype=np.float64), (x.shape[0],))
-
-        return evaluate
+        """``x: (N, d) -> (N,)`` numpy evaluation of the formula (NaN where it is undefined)."""
+        return numeric(self.formula, self.inputs)
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "target": self.target,
             "inputs": [str(s) for s in self.inputs],
             "formula": str(self.formula),
@@ -110,6 +114,9 @@ class SymbolicReport:
             "bounds": self.bounds,
             "seconds": self.seconds,
         }
+        if self.dropped_rows:
+            out["dropped_rows"] = self.dropped_rows
+        return out
 
     def __str__(self) -> str:
         lines = [f"{self.target} = {self.formula}"]
@@ -140,38 +147,171 @@ class _Standard:
         return [(s - float(m)) / float(h) for s, m, h in zip(symbols, self.mid, self.half)]
 
 
-def _train(model, x, y, steps, sparsity: float):
-    """Adam with an optional sparsity penalty, then L-BFGS without it."""
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(steps):
-        opt.zero_grad()
-        loss = torch.mean((model(x) - y) ** 2)
-        if sparsity > 0:
-            loss = loss + sparsity * sparsity_penalty(model, x)
-        loss.backward()
-        opt.step()
-    lbfgs = torch.optim.LBFGS(
-        model.parameters(), lr=1.0, max_iter=steps, line_search_fn="strong_wolfe"
-    )
+@dataclass(frozen=True)
+class _Data:
+    """The samples ``X: (N, d)``, ``y: (N,)`` and their index sets: ``fit`` (the network and
+    the constants are fitted on it) and ``val`` (formulas are ranked on it) make up
+    ``train``, inside the training range; ``inside`` / ``outside`` are held-out tests inside
+    and outside that range."""
 
-    def closure():
-        lbfgs.zero_grad()
-        loss = torch.mean((model(x) - y) ** 2)
-        loss.backward()
-        return loss
+    X: np.ndarray
+    y: np.ndarray
+    fit: np.ndarray
+    val: np.ndarray
+    train: np.ndarray
+    inside: np.ndarray
+    outside: np.ndarray
 
-    lbfgs.step(closure)
+    @classmethod
+    def split(cls, X: np.ndarray, y: np.ndarray, rng: np.random.Generator, inner: float):
+        """The training range is the central ``inner`` quantile box of the inputs; the points
+        outside it are held out for extrapolation."""
+        q = (1.0 - inner) / 2.0
+        lo, hi = np.quantile(X, q, axis=0), np.quantile(X, 1.0 - q, axis=0)
+        is_inside = np.all((X >= lo) & (X <= hi), axis=1)
+        idx_in = rng.permutation(np.flatnonzero(is_inside))
+        n_test = max(1, len(idx_in) // _TEST_SHARE)
+        train = idx_in[n_test:]
+        n_val = max(1, len(train) // _VAL_SHARE)
+        return cls(
+            X, y, train[n_val:], train[:n_val], train, idx_in[:n_test], np.flatnonzero(~is_inside)
+        )
+
+    def xy(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        idx = getattr(self, name)
+        return self.X[idx], self.y[idx]
 
 
-def _split(X: np.ndarray, rng: np.random.Generator, inner: float):
-    """Indices (train, inside test, outside test): the training range is the central
-    ``inner`` quantile box; points outside it are held out for extrapolation."""
-    q = (1.0 - inner) / 2.0
-    lo, hi = np.quantile(X, q, axis=0), np.quantile(X, 1.0 - q, axis=0)
-    inside = np.all((X >= lo) & (X <= hi), axis=1)
-    idx_in = rng.permutation(np.flatnonzero(inside))
-    n_test = max(1, len(idx_in) // 5)
-    return idx_in[n_test:], idx_in[:n_test], np.flatnonzero(~inside)
+@dataclass(frozen=True)
+class _Training:
+    """How the network is built and trained (the options of :func:`fit_arrays`)."""
+
+    hidden: int
+    grid: int
+    steps: int
+    sparsity: float
+    prune_threshold: float
+    seed: int
+
+
+class _Network:
+    """The trained, pruned KAN as a numpy model of the data in its own units, with its
+    edge-by-edge formula once :meth:`read`."""
+
+    def __init__(self, data: _Data, training: _Training):
+        self.std = _Standard(*data.xy("train"))
+        X_fit, y_fit = data.xy("fit")
+        self.xt, self.yt = self.std.x(X_fit), self.std.y(y_fit)
+        d = data.X.shape[1]
+        with torch.random.fork_rng(devices=[]):  # the caller's torch stream stays as it was
+            torch.manual_seed(training.seed)
+            self.kan = KAN([d, training.hidden, 1], grid=training.grid).double()
+        _fit_network(self.kan, self.xt, self.yt, training.steps, training.sparsity)
+        prune(self.kan, self.xt, training.prune_threshold)
+        _fit_network(self.kan, self.xt, self.yt, training.steps // 2)
+        self.sym = SymbolicKAN(copy.deepcopy(self.kan))
+        self.formula: sympy.Expr | None = None
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        """``X: (M, d) -> (M,)`` in the units of the data."""
+        with torch.no_grad():
+            out = self.kan(self.std.x(X))[:, 0].numpy()
+        return out * self.std.ys + self.std.ym
+
+    def read(self, symbols, library: Library, rule: SelectionRule) -> sympy.Expr:
+        """Fit and lock every edge, retrain the affine constants, compose the formula."""
+        self.sym, _ = auto_symbolic(self.sym, self.xt, library, rule)
+        train_affine(self.sym, self.xt, self.yt)
+        self.formula = self.sym.formula(self.std.inputs(symbols))[0] * self.std.ys + self.std.ym
+        return self.formula
+
+
+class _Ranking:
+    """Candidate formulas with their constants refitted on the ``fit`` data, ranked by their
+    validation error ``1 - R^2``; errors below ``floor`` count as ties."""
+
+    def __init__(self, data: _Data, symbols: list[sympy.Symbol], floor: float):
+        self.data, self.symbols, self.floor = data, symbols, floor
+        self.rows: list[dict] = []  # what the report lists
+        self.entries: list[tuple] = []  # (error, ops, index, formula)
+
+    def _val_r2(self, expr: sympy.Expr) -> float:
+        X, y = self.data.xy("val")
+        return r2_score(y, numeric(expr, self.symbols)(X))
+
+    def add(self, source: str, expr: sympy.Expr) -> None:
+        try:
+            if len(expr.atoms(sympy.Float)) <= _MAX_REFINE:
+                expr, _ = refine_constants(expr, self.symbols, *self.data.xy("fit"))
+            score = self._val_r2(expr)
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            return
+        ops = count_ops(expr)
+        self.rows.append(
+            {"source": source, "formula": str(expr), "val_r2": score, "complexity": ops}
+        )
+        self.entries.append((1.0 - score, ops, len(self.entries), expr))
+
+    def near_exact(self) -> bool:
+        """Whether some formula is within half a decade of the floor."""
+        return bool(self.entries) and min(self.entries)[0] <= _NEAR_EXACT * self.floor
+
+    def choose(self, digits: int) -> sympy.Expr:
+        """The formulas the data cannot tell apart are compared once their constants are
+        snapped: the right structure snaps to a short formula, an approximation keeps odd
+        constants. Returns the best, with its remaining floats rounded to ``digits``."""
+        if not self.entries:
+            raise ValueError("no formula could be evaluated on the data")
+        # a formula far more accurate than the network shows the data are more accurate than
+        # the network (little noise): then the network's error no longer hides differences
+        floor = max(min(self.floor, _DATA_FLOOR * min(self.entries)[0]), _MIN_FLOOR)
+
+        def key(err: float) -> float:
+            return round(np.log10(max(err, floor)), _DECIMALS) if np.isfinite(err) else np.inf
+
+        ranked = sorted((key(e), *rest) for e, *rest in self.entries)
+        tied = [r for r in ranked if r[0] == ranked[0][0]][:_MAX_TIED]
+        final = []
+        for _, _, index, expr in tied:
+            if len(expr.atoms(sympy.Float)) <= _MAX_SNAP:
+                expr, _ = snap_constants(expr, self.symbols, *self.data.xy("fit"))
+            expr = round_constants(expr, digits)
+            final.append((key(1.0 - self._val_r2(expr)), count_ops(expr), index, expr))
+        return min(final)[3]
+
+
+def _check_inputs(X, y, names, inner) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if X.ndim != 2 or X.shape[0] != y.shape[0]:
+        raise ValueError(f"X must be (N, d) and y (N,), got {X.shape} and {y.shape}")
+    if X.shape[0] < _MIN_SAMPLES:
+        raise ValueError(f"need at least {_MIN_SAMPLES} samples, got {X.shape[0]}")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
+        raise ValueError("X and y must be finite")
+    if not 0.0 < inner <= 1.0:
+        raise ValueError(f"inner must lie in (0, 1], got {inner!r}")
+    d = X.shape[1]
+    names = list(names) if names is not None else [f"x_{i + 1}" for i in range(d)]
+    if len(names) != d:
+        raise ValueError(f"got {len(names)} names for {d} input columns")
+    return X, y, names
+
+
+def _scores(formula: sympy.Expr, symbols, data: _Data, net: _Network) -> dict[str, float]:
+    f = numeric(formula, symbols)
+    (X_in, y_in), (X_out, y_out) = data.xy("inside"), data.xy("outside")
+    f_in, f_out = f(X_in), f(X_out)
+    net_in, net_out = net(X_in), net(X_out)
+    X_train, y_train = data.xy("train")
+    return {
+        "data_train": r2_score(y_train, f(X_train)),
+        "data_inside": r2_score(y_in, f_in),
+        "data_outside": r2_score(y_out, f_out),
+        "network_data": r2_score(y_in, net_in),
+        "network_inside": r2_score(net_in, f_in),
+        "network_outside": r2_score(net_out, f_out),
+    }
 
 
 def fit_arrays(
@@ -204,141 +344,49 @@ def fit_arrays(
         digits: significant digits kept in the formula's remaining float constants.
         always_read_network: also read the network edge by edge (``auto_symbolic``) when the
             separability search already found a near-exact formula.
-        seed: seeds the split, the network initialisation and the search (reproducible).
+        seed: seeds the split, the network initialisation and the search, which are
+            reproducible; on noisy data, snapping the constants of tied formulas can still end
+            at a different formula from one process to the next.
     """
     start = time.perf_counter()
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64).reshape(-1)
-    if X.ndim != 2 or X.shape[0] != y.shape[0]:
-        raise ValueError(f"X must be (N, d) and y (N,), got {X.shape} and {y.shape}")
-    if X.shape[0] < 20:
-        raise ValueError(f"need at least 20 samples, got {X.shape[0]}")
-    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
-        raise ValueError("X and y must be finite")
-    if not 0.0 < inner <= 1.0:
-        raise ValueError(f"inner must lie in (0, 1], got {inner!r}")
-    d = X.shape[1]
-    names = list(names) if names is not None else [f"x_{i + 1}" for i in range(d)]
-    if len(names) != d:
-        raise ValueError(f"got {len(names)} names for {d} input columns")
+    X, y, names = _check_inputs(X, y, names, inner)
     library = library or default_library()
     rule = rule or SelectionRule()
-    rng = np.random.default_rng(seed)
-    train, test_in, test_out = _split(X, rng, inner)
-    n_val = max(1, len(train) // 6)
-    val, fit_idx = train[:n_val], train[n_val:]
-    std = _Standard(X[train], y[train])
     symbols = _symbols(names)
+    data = _Data.split(X, y, np.random.default_rng(seed), inner)
+    net = _Network(data, _Training(hidden, grid, steps, sparsity, prune_threshold, seed))
 
-    torch.manual_seed(seed)
-    kan = KAN([d, hidden, 1], grid=grid).double()
-    xt, yt = std.x(X[fit_idx]), std.y(y[fit_idx])
-    _train(kan, xt, yt, steps, sparsity)
-    prune(kan, xt, prune_threshold)
-    _train(kan, xt, yt, steps // 2, 0.0)
+    X_val, y_val = data.xy("val")
+    net_val = net(X_val)
+    _, y_train = data.xy("train")
+    rel = float(np.sqrt(np.mean((net_val - y_val) ** 2)) / (np.std(y_train) or 1.0))
+    floor = max(_FLOOR_SHARE * (1.0 - r2_score(y_val, net_val)), _MIN_FLOOR)
+    ranking = _Ranking(data, symbols, floor)
 
-    def network(x_np):
-        with torch.no_grad():
-            out = kan(std.x(x_np))[:, 0].numpy()
-        return out * std.ys + std.ym
-
-    net_val = network(X[val])
-    rel = float(np.sqrt(np.mean((net_val - y[val]) ** 2)) / (np.std(y[train]) or 1.0))
-    # formulas whose validation error is below half the network's are equally good
-    floor = max(0.5 * (1.0 - r2_score(y[val], net_val)), 1e-14)
-    candidates: list[tuple[str, sympy.Expr]] = []
-
-    tol = float(np.clip(3.0 * rel, 2e-3, 5e-2))
+    tol = float(np.clip(_TOL_FACTOR * rel, *_TOL_RANGE))
     found = separable_search(
-        network, std.lo, std.hi, symbols, library, rule, tol=tol, seed=seed, alternatives=True
+        net, net.std.lo, net.std.hi, symbols, library, rule, tol=tol, seed=seed, alternatives=True
     )
-    candidates.extend(("separable", expr) for expr in found)
-    # the edge-by-edge reading of the network, in standardised coordinates mapped back
-    sym = SymbolicKAN(copy.deepcopy(kan))
-    net_formula = None
-
-    def read_network():
-        nonlocal sym, net_formula
-        sym, _ = auto_symbolic(sym, xt, library, rule)
-        train_affine(sym, xt, yt)
-        net_formula = sym.formula(std.inputs(symbols))[0] * std.ys + std.ym
-        return net_formula
-
+    for expr in found:
+        ranking.add("separable", expr)
     if not found or always_read_network:
-        candidates.append(("network", read_network()))
-
-    rows: list[dict] = []
-    ranked: list[tuple] = []
-
-    def consider(source, expr):
-        try:
-            if len(expr.atoms(sympy.Float)) <= _MAX_REFINE:
-                expr, _ = refine_constants(expr, symbols, X[fit_idx], y[fit_idx])
-            score = r2_score(y[val], _evaluate(expr, symbols, X[val]))
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-            return
-        ops = count_ops(expr)
-        rows.append({"source": source, "formula": str(expr), "val_r2": score, "complexity": ops})
-        ranked.append((1.0 - score, ops, len(ranked), expr))
-
-    for source, expr in candidates:
-        consider(source, expr)
-    if net_formula is None and (not ranked or min(ranked)[0] > 10**0.5 * floor):
+        ranking.add("network", net.read(symbols, library, rule))
+    if net.formula is None and not ranking.near_exact():
         # no near-exact separable formula: let the edge-by-edge reading compete
-        consider("network", read_network())
-    if ranked:
-        # a formula far more accurate than the network shows the data are more accurate than
-        # the network (little noise): then the network's error no longer hides differences
-        floor = max(min(floor, 10.0 * min(ranked)[0]), 1e-14)
-        ranked = [(round(np.log10(max(e, floor)), 1), *rest) for e, *rest in ranked]
-    if not ranked:
-        raise ValueError("no formula could be evaluated on the data")
-    # formulas the data cannot tell apart are compared once their constants are snapped: the
-    # right structure snaps to a short formula, an approximation keeps odd constants
-    ranked.sort()
-    tied = [r for r in ranked if r[0] == ranked[0][0]][:_MAX_TIED]
-    final = []
-    for _, _, index, expr in tied:
-        if len(expr.atoms(sympy.Float)) <= _MAX_SNAP:
-            expr, _ = snap_constants(expr, symbols, X[fit_idx], y[fit_idx])
-        expr = round_constants(expr, digits)
-        err = 1.0 - r2_score(y[val], _evaluate(expr, symbols, X[val]))
-        key = round(np.log10(max(err, floor)), 1) if np.isfinite(err) else np.inf
-        final.append((key, count_ops(expr), index, expr))
-    chosen = min(final)[3]
-
-    f_in, f_out = _evaluate(chosen, symbols, X[test_in]), _evaluate(chosen, symbols, X[test_out])
-    net_in, net_out = network(X[test_in]), network(X[test_out])
-    scores = {
-        "data_train": r2_score(y[train], _evaluate(chosen, symbols, X[train])),
-        "data_inside": r2_score(y[test_in], f_in),
-        "data_outside": r2_score(y[test_out], f_out),
-        "network_data": r2_score(y[test_in], net_in),
-        "network_inside": r2_score(net_in, f_in),
-        "network_outside": r2_score(net_out, f_out),
-    }
+        ranking.add("network", net.read(symbols, library, rule))
+    chosen = ranking.choose(digits)
     return SymbolicReport(
         formula=chosen,
         inputs=symbols,
         target=target,
-        scores=scores,
-        candidates=rows,
-        model=sym,
-        network_formula=net_formula,
+        scores=_scores(chosen, symbols, data, net),
+        candidates=ranking.rows,
+        model=net.sym,
+        network_formula=net.formula,
         seconds=time.perf_counter() - start,
-        bounds=[(float(a), float(b)) for a, b in zip(std.lo, std.hi)],
-        model_inputs=xt,
+        bounds=[(float(a), float(b)) for a, b in zip(net.std.lo, net.std.hi)],
+        model_inputs=net.xt,
     )
-
-
-def _evaluate(expr, symbols, X) -> np.ndarray:
-    if X.shape[0] == 0:
-        return np.zeros(0)
-    fn = sympy.lambdify(symbols, expr, "numpy")
-    with np.errstate(all="ignore"):
-        out = np.asarray(fn(*X.T), dtype=np.complex128)
-    out = np.where(np.abs(out.imag) > 1e-9 * (1 + np.abs(out.real)), np.nan, out.real)
-    return np.broadcast_to(out, (X.shape[0],)).astype(np.float64)
 
 
 def fit_model(

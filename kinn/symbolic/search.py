@@ -6,39 +6,72 @@ product around a constant, ``T(f) = k + g(x_A) h(x_B)``, for some simple outer t
 (identity, log, square, reciprocal, ...)? Both are checked with mixed differences on random
 quadruples of points. Separable parts are split and searched recursively; one-variable parts
 are edge fits from :mod:`kinn.symbolic.fit`. The constants of the assembled formula are then
-refined jointly on the data and snapped to simple values (integers, fractions, multiples of pi)
-wherever that does not make the fit worse.
+refined and snapped on the data by :mod:`kinn.symbolic.constants`.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import sympy
-from scipy.optimize import least_squares
 
 from .fit import SelectionRule, fit_edge
+from .formula import count_ops, numeric
 from .library import Library
 
-__all__ = ["count_ops", "refine_constants", "round_constants", "separable_search", "snap_constants"]
+__all__ = ["separable_search"]
 
 Model = Callable[[np.ndarray], np.ndarray]
 
+# The search's constants. Those marked "hand-set" were chosen while the search was developed
+# against the ten equations of benchmarks.symbolic (not its --extra ones); the others follow
+# from what they measure.
+
+# outer transforms a one-variable part is fitted through (hand-set): powers and reciprocals of
+# a candidate are mostly candidates already; log adds what the library lacks (exp of a
+# candidate, free power laws)
 _LEAF_TRANSFORMS = ("id", "log")
-
-# alternatives a node hands up (plus its most accurate one; a parent combines them all)
+# alternatives a node hands up, plus its most accurate one; a parent combines them all
+# (hand-set: the product of two nodes' lists is refitted, so this bounds the cost)
 _KEEP = 6
-
 # formulas the whole search hands to the data, where constants are refitted and compared
+# (hand-set, as _KEEP)
 _ROOT_KEEP = 24
-
-# one decade of error is worth ten operations when formulas are compared
+# a formula's rank is log10(err^2) + _OPS_WEIGHT * ops: a decade of squared error is worth ten
+# operations (hand-set)
 _OPS_WEIGHT = 0.1
+# a test or fit passes at up to three times the error expected of the model (three standard
+# errors), and errors below a third of it are noise
+_ACCEPT = 3.0
+# a test passed at a tenth of the expected error is exact: no other option need be built
+_EXACT = 0.1
+# the relative accuracy asked of a part: never below float64 rounding of a fitted constant, and
+# never so loose (30 %) that any smooth function passes
+_TOL_MIN, _TOL_MAX = 1e-6, 0.3
+# values whose spread is this far below their size are constant (float64 rounding)
+_FLAT = 1e-12
+# options built per node, best ranked first, and how many working formulas of several
+# variables end the building (hand-set: building is where the time goes)
+_BUILD = 8
+_ENOUGH = 3
+# samples of a one-variable part for its edge fit: the edge fitter subsamples to 200 points
+# for refinement, so this is twice that
+_LEAF_POINTS = 400
+# rank penalties, in decades of error, of the less likely structures (hand-set): a product
+# over a sum, a product around a constant over one around zero, a scale-invariant pair
+_PRODUCT_COST = 0.1
+_SHIFT_COST = 0.2
+_SCALING_COST = 0.3
+# the scale-invariance test means something only where moving either input alone changes the
+# model ten times more than the test's error
+_DEPENDS = 10.0
+# the range of a reduced variable u = x_i x_j^-power: its ends are reached only at corners of
+# the box, so the outer 2 % on each side are left out
+_U_RANGE = (0.02, 0.98)
 
 
 @dataclass(frozen=True)
@@ -68,9 +101,81 @@ _TRANSFORMS = (
 )
 
 
+@dataclass(frozen=True)
+class _Box:
+    """A node's domain: bounds ``lo, hi: (k,)`` and the symbol of each input."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    syms: list
+
+    @property
+    def k(self) -> int:
+        return len(self.syms)
+
+    def part(self, idx: list[int]) -> _Box:
+        return _Box(self.lo[idx], self.hi[idx], [self.syms[i] for i in idx])
+
+
+@dataclass(frozen=True)
+class _View:
+    """The model seen through an outer transform, ``g = T(sign * f)``, and the absolute error
+    ``noise`` of ``g`` (the model's error carried through ``T``)."""
+
+    g: Model
+    transform: _Transform
+    sign: int
+    noise: float
+
+    def undo(self, expr: sympy.Expr) -> sympy.Expr:
+        """The formula of ``f`` from one of ``g``."""
+        return self.sign * self.transform.inverse(expr)
+
+
+@dataclass(frozen=True)
+class _Split:
+    """Inputs ``A | B`` of a separable node, the point ``anchor: (k,)`` where one part is held
+    while the other is searched, and ``base``, the value the parts are measured from there."""
+
+    A: list[int]
+    B: list[int]
+    anchor: np.ndarray
+    base: float
+
+    def _point(self, x: np.ndarray, idx: list[int]) -> np.ndarray:
+        full = np.empty((x.shape[0], self.anchor.size))
+        full[:] = self.anchor
+        full[:, idx] = x
+        return full
+
+    def vary_a(self, g: Model) -> Model:
+        """``x_A: (M, |A|) -> g(x_A, anchor_B)``."""
+        return lambda xa: g(self._point(xa, self.A))
+
+    def vary_b(self, g: Model) -> Model:
+        """``x_B: (M, |B|) -> g(anchor_A, x_B)``."""
+        return lambda xb: g(self._point(xb, self.B))
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """Inputs ``i, j`` the model depends on through ``u = x_i x_j^-power`` only, with the range
+    ``[u_lo, u_hi]`` of ``u`` on the box."""
+
+    i: int
+    j: int
+    power: int
+    u_lo: float
+    u_hi: float
+
+
 def _clean(err: float, tol: float) -> float:
     """0 for a test passed at the noise level, up to ~1.5 for one passed only just."""
-    return math.log10(max(err, 0.1 * tol) / (0.1 * tol))
+    return math.log10(max(err, _EXACT * tol) / (_EXACT * tol))
+
+
+def _relative_tol(noise: float, spread: float) -> float:
+    return min(max(noise / spread, _TOL_MIN), _TOL_MAX)
 
 
 def _sign(values: np.ndarray) -> int:
@@ -81,178 +186,164 @@ def _sign(values: np.ndarray) -> int:
     return 0
 
 
+def _partitions(k: int) -> Iterator[tuple[list[int], list[int]]]:
+    """Every split of ``range(k)`` into two non-empty parts, each once."""
+    for r in range(1, k // 2 + 1):
+        for part in itertools.combinations(range(k), r):
+            if 2 * r == k and 0 not in part:
+                continue
+            yield list(part), [i for i in range(k) if i not in part]
+
+
 class _Search:
     def __init__(self, library: Library, rule: SelectionRule, seed: int, n: int):
         self.library, self.rule, self.n = library, rule, n
         self.rng = np.random.default_rng(seed)
 
-    def box(self, lo, hi, m):
-        return lo + (hi - lo) * self.rng.random((m, lo.size))
+    def sample(self, box: _Box, m: int | None = None) -> np.ndarray:
+        """``m`` (default ``n``) uniform points ``(m, k)`` of the box."""
+        return box.lo + (box.hi - box.lo) * self.rng.random((m or self.n, box.lo.size))
 
     def node(
         self,
         f: Model,
-        lo,
-        hi,
-        syms,
+        box: _Box,
         depth: int,
         noise: float,
         leaf_all: bool = False,
         keep: int = _KEEP,
     ) -> list[sympy.Expr]:
-        """Formulas for ``f`` on the box [lo, hi] in ``syms``, best first (the :data:`_KEEP`
-        shortest and the most accurate; an empty list when none is found). ``noise`` is the
-        absolute error of ``f``: children inherit it (scaled through transforms), so a small
-        part of the model is not asked for more relative accuracy than the model has.
-        ``leaf_all``: a one-variable ``f`` is also fitted through every transform (for a
-        variable that is a ratio or product of inputs, whose powers the library lacks)."""
-        probe = self.box(lo, hi, self.n)
+        """Formulas for ``f`` on ``box``, best first (the ``keep`` shortest and the most
+        accurate; an empty list when none is found). ``noise`` is the absolute error of ``f``:
+        children inherit it (scaled through transforms), so a small part of the model is not
+        asked for more relative accuracy than the model has. ``leaf_all``: a one-variable
+        ``f`` is also fitted through every transform (for a variable that is a ratio or
+        product of inputs, whose powers the library lacks), and all its fits go up."""
+        probe = self.sample(box)
         values = f(probe)
         scale = float(np.std(values))
         if not np.all(np.isfinite(values)):
             return []
-        if scale <= max(noise, 1e-12 * (1.0 + float(np.abs(values).mean()))):
+        if scale <= max(noise, _FLAT * (1.0 + float(np.abs(values).mean()))):
             return [sympy.Float(float(values.mean()))]
-        tol = min(max(noise / scale, 1e-6), 0.3)
-        sign = _sign(values)
         options = []
-        for tr in _TRANSFORMS:
-            if tr.positive and sign == 0:
-                continue
-            s = sign if tr.positive else 1
-
-            def g(x, tr=tr, s=s):
-                with np.errstate(all="ignore"):
-                    return tr.forward(s * f(x))
-
-            with np.errstate(all="ignore"):
-                tv = g(probe)
-                noise_g = noise * float(np.median(np.abs(tr.slope(s * values))))
-            spread = float(np.std(tv)) if np.all(np.isfinite(tv)) else 0.0
-            if not spread > 1e-12 * (1 + np.abs(tv).mean()) or not noise_g < spread:
-                continue
-            if len(syms) == 1:
-                # powers and reciprocals of a candidate are mostly candidates already; log
-                # adds what the library lacks (exp of a candidate, free power laws)
-                if tr.name in _LEAF_TRANSFORMS or leaf_all:
-                    options.extend(self._leaf(g, lo, hi, syms[0], tr, s, noise_g / spread))
+        for view, spread in _views(f, probe, values, noise):
+            if box.k == 1:
+                if view.transform.name in _LEAF_TRANSFORMS or leaf_all:
+                    options.extend(self._leaf(view, box, view.noise / spread))
             elif depth > 0:
-                options.extend(self._split(g, lo, hi, syms, tr, s, noise_g, spread))
+                options.extend(self._split(view, box, spread))
         options.sort(key=lambda o: o[0])
-        # build a few working options; among those that agree with the model to within its
-        # accuracy, the shortest formula wins
+        found = self._build(options, f, box, depth, scale, _relative_tol(noise, scale), leaf_all)
+        if leaf_all and box.k == 1:
+            keep = len(found)  # the model cannot rank functions the library lacks: all go up
+        return _best(found, keep)
+
+    def _build(self, options, f, box, depth, scale, tol, leaf_all) -> list[tuple]:
+        """Build the best-ranked options; ``(rank, ops, err, expr)`` of every formula that
+        agrees with ``f`` to within its accuracy."""
         found = []
-        for _, build in options[:8]:
+        for _, build in options[:_BUILD]:
             exact = False
             for expr in build(depth):
-                err = self._error(expr, f, lo, hi, syms, scale)
-                if err <= 3 * tol:
+                err = self._error(expr, f, box, scale)
+                if err <= _ACCEPT * tol:
                     ops = count_ops(expr)
-                    key = 2 * math.log10(max(err, tol)) + _OPS_WEIGHT * ops
-                    found.append((key, ops, err, expr))
-                    exact = exact or err <= 0.1 * tol
+                    rank = 2 * math.log10(max(err, tol)) + _OPS_WEIGHT * ops
+                    found.append((rank, ops, err, expr))
+                    exact = exact or err <= _EXACT * tol
             # one-variable options are fitted already: all of them are compared
-            if (exact and not leaf_all) or (len(found) >= 3 and len(syms) > 1):
+            if (exact and not leaf_all) or (len(found) >= _ENOUGH and box.k > 1):
                 break
-        found.sort(key=lambda t: t[:2])
-        # formulas that agree with the model equally well are told apart on the data later:
-        # the shortest ones and the most accurate one go up
-        if leaf_all and len(syms) == 1:
-            keep = len(found)  # the model cannot rank functions the library lacks: all go up
-        keep = found[:keep]
-        best = min(found, key=lambda t: t[2], default=None)
-        if best is not None and all(best is not t for t in keep):
-            keep.append(best)
-        return [t[3] for t in keep]
+        return found
 
-    def _error(self, expr, f, lo, hi, syms, scale) -> float:
-        x = self.box(lo, hi, self.n)
+    def _error(self, expr, f, box: _Box, scale) -> float:
+        """RMS difference of ``expr`` and ``f`` on fresh points, relative to ``scale``."""
+        x = self.sample(box)
         try:
-            with np.errstate(all="ignore"):
-                pred = sympy.lambdify(syms, expr, "numpy")(*x.T)
+            pred = numeric(expr, box.syms)(x)
         except (TypeError, ValueError, ZeroDivisionError, OverflowError):
             return math.inf
         with np.errstate(all="ignore"):
-            err = np.sqrt(np.mean((np.asarray(pred, dtype=np.float64) - f(x)) ** 2)) / scale
+            err = np.sqrt(np.mean((pred - f(x)) ** 2)) / scale
         return float(err) if np.isfinite(err) else math.inf
 
-    def _leaf(self, g, lo, hi, sym, tr, s, tol):
-        x = np.linspace(lo[0], hi[0], 400)
-        values = g(x[:, None])
+    def _cost(self, view: _View) -> float:
+        return self.rule.weight * view.transform.complexity
+
+    def _leaf(self, view: _View, box: _Box, tol: float):
+        x = np.linspace(box.lo[0], box.hi[0], _LEAF_POINTS)
+        values = view.g(x[:, None])
         if not np.all(np.isfinite(values)):
             return []
         fit = fit_edge(x, values, self.library, self.rule).chosen
-        if fit.r2 < 1.0 - (3 * tol) ** 2:
+        if fit.r2 < 1.0 - (_ACCEPT * tol) ** 2:
             return []
-        score = self.rule.score(fit, floor=(tol / 3) ** 2) + self.rule.weight * tr.complexity
-        expr = s * tr.inverse(fit.sympy(sym))
+        score = self.rule.score(fit, floor=(tol / _ACCEPT) ** 2) + self._cost(view)
+        expr = view.undo(fit.sympy(box.syms[0]))
         return [(score, lambda depth: [expr])]
 
-    def _split(self, g, lo, hi, syms, tr, s, noise, spread_g):
-        k = len(syms)
-        p, q = (self.box(lo, hi, self.n) for _ in range(2))
-        tol = min(max(noise / spread_g, 1e-6), 0.3)
-        cost = self.rule.weight * tr.complexity
+    def _split(self, view: _View, box: _Box, spread_g: float):
+        """Options from sums and products over every partition of the inputs, and from
+        scale-invariant pairs."""
+        g = view.g
+        p, q = (self.sample(box) for _ in range(2))
+        tol = _relative_tol(view.noise, spread_g)
+        cost = self._cost(view)
         options = []
-        for r in range(1, k // 2 + 1):
-            for part in itertools.combinations(range(k), r):
-                if 2 * r == k and 0 not in part:
-                    continue
-                A = list(part)
-                B = [i for i in range(k) if i not in part]
-                pq = p.copy()
-                pq[:, B] = q[:, B]
-                qp = q.copy()
-                qp[:, B] = p[:, B]
-                t1, t4, t2, t3 = g(p), g(q), g(pq), g(qp)
-                spread = float(np.std(np.concatenate([t1, t4])))
-                m = t1 + t4 - t2 - t3
-                add = np.sqrt(np.mean(m**2)) / spread
-                prod = t1 * t4 - t2 * t3
-                den = float(m @ m)
-                shifts = [0.0] if den <= 0 else [0.0, float(m @ prod) / den]
-                # rank by transform cost and by how cleanly the test passed
-                if add <= 3 * tol:
-                    build = self._additive(g, lo, hi, syms, A, B, tr, s, noise)
-                    options.append((cost + _clean(add, tol), build))
-                for kind, d in enumerate(shifts):
-                    # errors in t of relative size tol move e by about |t - d| * tol * spread
-                    e = (t1 - d) * (t4 - d) - (t2 - d) * (t3 - d)
-                    ref = np.sqrt(np.mean((t1 - d) ** 2)) * spread
-                    err = float(np.sqrt(np.mean(e**2)) / max(ref, 1e-300))
-                    if err <= 3 * tol:
-                        build = self._product(g, lo, hi, syms, A, B, d, tr, s, t1 - d, p, noise)
-                        options.append((cost + 0.1 + 0.2 * kind + _clean(err, tol), build))
-        options.extend(self._scalings(g, lo, hi, syms, tr, s, noise, tol))
+        for A, B in _partitions(box.k):
+            pq = p.copy()
+            pq[:, B] = q[:, B]
+            qp = q.copy()
+            qp[:, B] = p[:, B]
+            t1, t4, t2, t3 = g(p), g(q), g(pq), g(qp)
+            spread = float(np.std(np.concatenate([t1, t4])))
+            m = t1 + t4 - t2 - t3
+            add = np.sqrt(np.mean(m**2)) / spread
+            prod = t1 * t4 - t2 * t3
+            den = float(m @ m)
+            shifts = [0.0] if den <= 0 else [0.0, float(m @ prod) / den]
+            # rank by transform cost and by how cleanly the test passed
+            if add <= _ACCEPT * tol:
+                center = 0.5 * (box.lo + box.hi)
+                split = _Split(A, B, center, float(g(center[None])[0]))
+                options.append((cost + _clean(add, tol), self._additive(view, box, split)))
+            for kind, d in enumerate(shifts):
+                # errors in t of relative size tol move e by about |t - d| * tol * spread
+                e = (t1 - d) * (t4 - d) - (t2 - d) * (t3 - d)
+                ref = np.sqrt(np.mean((t1 - d) ** 2)) * spread
+                err = float(np.sqrt(np.mean(e**2)) / max(ref, 1e-300))
+                if err <= _ACCEPT * tol:
+                    split = _product_anchor(box, A, B, p, t1 - d)
+                    rank = cost + _PRODUCT_COST + _SHIFT_COST * kind + _clean(err, tol)
+                    options.append((rank, self._product(view, box, split, d)))
+        options.extend(self._scalings(view, box, tol))
         return options
 
-    def _scalings(self, g, lo, hi, syms, tr, s, noise, tol):
+    def _scalings(self, view: _View, box: _Box, tol: float):
         """Dependence on two positive inputs through ``x_i / x_j`` (``power`` 1) or
         ``x_i * x_j`` (``power`` -1) only: ``g`` is unchanged when ``x_i -> lam x_i``,
         ``x_j -> lam^power x_j``, the scale invariance of dimensional analysis. The pair is
         then replaced by one variable ``u = x_i x_j^-power`` and the rest searched on."""
-        k = len(syms)
-        p = self.box(lo, hi, self.n)
+        g, lo, hi = view.g, box.lo, box.hi
+        p = self.sample(box)
         t = g(p)
         spread = float(np.std(t))
         if not spread > 0:
             return []
-        cost = self.rule.weight * tr.complexity
+        cost = self._cost(view)
         options = []
-        for i, j in itertools.combinations(range(k), 2):
+        for i, j in itertools.combinations(range(box.k), 2):
             if lo[i] <= 0 or lo[j] <= 0:
                 continue
             for power in (1, -1):
+                # the largest lam range that keeps both moved inputs in the box
                 if power == 1:
-                    a, b = (
-                        np.maximum(lo[i] / p[:, i], lo[j] / p[:, j]),
-                        np.minimum(hi[i] / p[:, i], hi[j] / p[:, j]),
-                    )
+                    a = np.maximum(lo[i] / p[:, i], lo[j] / p[:, j])
+                    b = np.minimum(hi[i] / p[:, i], hi[j] / p[:, j])
                 else:
-                    a, b = (
-                        np.maximum(lo[i] / p[:, i], p[:, j] / hi[j]),
-                        np.minimum(hi[i] / p[:, i], p[:, j] / lo[j]),
-                    )
+                    a = np.maximum(lo[i] / p[:, i], p[:, j] / hi[j])
+                    b = np.minimum(hi[i] / p[:, i], p[:, j] / lo[j])
                 lam = a * (b / a) ** self.rng.random(len(p))
                 moved, only_i, only_j = p.copy(), p.copy(), p.copy()
                 moved[:, i] *= lam
@@ -262,22 +353,21 @@ class _Search:
                 err = float(np.sqrt(np.mean((g(moved) - t) ** 2)) / spread)
                 dep_i = float(np.sqrt(np.mean((g(only_i) - t) ** 2)) / spread)
                 dep_j = float(np.sqrt(np.mean((g(only_j) - t) ** 2)) / spread)
-                # the test means something only where both inputs matter on their own
-                if err <= 3 * tol and min(dep_i, dep_j) > 10 * max(err, tol):
-                    build = self._reduce(g, lo, hi, syms, i, j, power, p, tr, s, noise)
-                    options.append((cost + 0.3 + _clean(err, tol), build))
+                if err <= _ACCEPT * tol and min(dep_i, dep_j) > _DEPENDS * max(err, tol):
+                    u_lo, u_hi = np.quantile(p[:, i] * p[:, j] ** -power, _U_RANGE)
+                    pair = _Pair(i, j, power, float(u_lo), float(u_hi))
+                    rank = cost + _SCALING_COST + _clean(err, tol)
+                    options.append((rank, self._reduce(view, box, pair)))
         return options
 
-    def _reduce(self, g, lo, hi, syms, i, j, power, p, tr, s, noise):
-        k = len(syms)
-        keep = [m for m in range(k) if m != j]
+    def _reduce(self, view: _View, box: _Box, pair: _Pair):
+        i, j, power, lo, hi = pair.i, pair.j, pair.power, box.lo, box.hi
+        keep = [m for m in range(box.k) if m != j]
         u_sym = sympy.Dummy("u", positive=True)
-        u = p[:, i] * p[:, j] ** -power
-        # the ends of the u range are reached only at corners of the box
-        lo2, hi2 = lo[keep].copy(), hi[keep].copy()
         col = keep.index(i)
-        lo2[col], hi2[col] = np.quantile(u, [0.02, 0.98])
-        syms2 = [u_sym if m == i else syms[m] for m in keep]
+        lo2, hi2 = lo[keep].copy(), hi[keep].copy()
+        lo2[col], hi2[col] = pair.u_lo, pair.u_hi
+        reduced_box = _Box(lo2, hi2, [u_sym if m == i else box.syms[m] for m in keep])
 
         def reduced(z):
             uz = z[:, col]
@@ -286,84 +376,99 @@ class _Search:
             else:  # x_i = u / x_j
                 a, b = np.maximum(lo[j], uz / hi[i]), np.minimum(hi[j], uz / lo[i])
             xj = np.sqrt(a * np.maximum(b, a))
-            x = np.empty((len(z), k))
+            x = np.empty((len(z), box.k))
             x[:, keep] = z
             x[:, j] = xj
             x[:, i] = uz * xj**power
-            return g(x)
+            return view.g(x)
 
         def build(depth):
-            inner = self.node(reduced, lo2, hi2, syms2, depth - 1, noise, leaf_all=True)
-            ratio = syms[i] * syms[j] ** -power
-            return [s * tr.inverse(e.xreplace({u_sym: ratio})) for e in inner]
+            inner = self.node(reduced, reduced_box, depth - 1, view.noise, leaf_all=True)
+            ratio = box.syms[i] * box.syms[j] ** -power
+            return [view.undo(e.xreplace({u_sym: ratio})) for e in inner]
 
         return build
 
-    @staticmethod
-    def _compose(x_a, A, x_b, B, k):
-        x = np.empty((x_a.shape[0], k))
-        x[:, A] = x_a
-        x[:, B] = x_b
-        return x
-
-    def _additive(self, g, lo, hi, syms, A, B, tr, s, noise):
-        k = len(syms)
-        a0, b0 = 0.5 * (lo[A] + hi[A]), 0.5 * (lo[B] + hi[B])
-        base = float(g(self._compose(a0[None], A, b0[None], B, k))[0])
-
+    def _additive(self, view: _View, box: _Box, split: _Split):
         def build(depth):
-            left = self.node(
-                lambda xa: g(self._compose(xa, A, np.broadcast_to(b0, (len(xa), len(B))), B, k)),
-                lo[A], hi[A], [syms[i] for i in A], depth - 1, noise,
-            )  # fmt: skip
+            left = self.node(split.vary_a(view.g), box.part(split.A), depth - 1, view.noise)
+            if not left:
+                return []
+            vary_b = split.vary_b(view.g)
+            right = self.node(
+                lambda xb: vary_b(xb) - split.base, box.part(split.B), depth - 1, view.noise
+            )
+            if not right:
+                return []
+            return [view.undo(a + b) for a in left for b in right]
+
+        return build
+
+    def _product(self, view: _View, box: _Box, split: _Split, d: float):
+        def build(depth):
+            vary_a, vary_b = split.vary_a(view.g), split.vary_b(view.g)
+            left = self.node(lambda xa: vary_a(xa) - d, box.part(split.A), depth - 1, view.noise)
             if not left:
                 return []
             right = self.node(
-                lambda xb: g(self._compose(np.broadcast_to(a0, (len(xb), len(A))), A, xb, B, k))
-                - base,
-                lo[B], hi[B], [syms[i] for i in B], depth - 1, noise,
-            )  # fmt: skip
+                lambda xb: (vary_b(xb) - d) / split.base,
+                box.part(split.B),
+                depth - 1,
+                view.noise / abs(split.base),
+            )
             if not right:
                 return []
-            return [s * tr.inverse(a + b) for a in left for b in right]
+            return [view.undo(sympy.Float(d) + a * b) for a in left for b in right]
 
         return build
 
-    def _product(self, g, lo, hi, syms, A, B, d, tr, s, shifted, p, noise):
-        k = len(syms)
-        # anchor where neither factor is small, as central as possible (the model is most
-        # accurate away from the corners of its box)
-        size = np.abs(shifted)
-        dist = np.abs((p - 0.5 * (lo + hi)) / (hi - lo)).max(1)
-        j = int(np.argmin(np.where(size >= 0.5 * size.max(), dist, np.inf)))
-        a0, b0 = p[j, A], p[j, B]
-        base = float(shifted[j])
 
-        def build(depth):
-            left = self.node(
-                lambda xa: g(self._compose(xa, A, np.broadcast_to(b0, (len(xa), len(B))), B, k))
-                - d,
-                lo[A], hi[A], [syms[i] for i in A], depth - 1, noise,
-            )  # fmt: skip
-            if not left:
-                return []
-            right = self.node(
-                lambda xb: (g(self._compose(np.broadcast_to(a0, (len(xb), len(A))), A, xb, B, k))
-                            - d) / base,
-                lo[B], hi[B], [syms[i] for i in B], depth - 1, noise / abs(base),
-            )  # fmt: skip
-            if not right:
-                return []
-            return [s * tr.inverse(sympy.Float(d) + a * b) for a in left for b in right]
+def _views(f: Model, probe: np.ndarray, values: np.ndarray, noise: float):
+    """``(view, spread)`` for every outer transform that applies to ``f`` (``values = f(probe)``)
+    and leaves its values a spread above their error."""
+    sign = _sign(values)
+    for tr in _TRANSFORMS:
+        if tr.positive and sign == 0:
+            continue
+        s = sign if tr.positive else 1
 
-        return build
+        def g(x, tr=tr, s=s):
+            with np.errstate(all="ignore"):
+                return tr.forward(s * f(x))
+
+        with np.errstate(all="ignore"):
+            tv = g(probe)
+            noise_g = noise * float(np.median(np.abs(tr.slope(s * values))))
+        spread = float(np.std(tv)) if np.all(np.isfinite(tv)) else 0.0
+        if spread > _FLAT * (1 + np.abs(tv).mean()) and noise_g < spread:
+            yield _View(g, tr, s, noise_g), spread
+
+
+def _product_anchor(box: _Box, A, B, p: np.ndarray, shifted: np.ndarray) -> _Split:
+    """The probe point where neither factor is small, as central as possible (the model is
+    most accurate away from the corners of its box); ``shifted = g(p) - d``."""
+    size = np.abs(shifted)
+    dist = np.abs((p - 0.5 * (box.lo + box.hi)) / (box.hi - box.lo)).max(1)
+    j = int(np.argmin(np.where(size >= 0.5 * size.max(), dist, np.inf)))
+    return _Split(A, B, p[j].copy(), float(shifted[j]))
+
+
+def _best(found: list[tuple], keep: int) -> list[sympy.Expr]:
+    """Formulas that agree with the model equally well are told apart on the data later: the
+    ``keep`` best ranked (shortest) and the most accurate one go up."""
+    found = sorted(found, key=lambda t: t[:2])
+    kept = found[:keep]
+    best = min(found, key=lambda t: t[2], default=None)
+    if best is not None and all(best is not t for t in kept):
+        kept.append(best)
+    return [t[3] for t in kept]
 
 
 def separable_search(
     model: Model,
     lo,
     hi,
-    symbols: list[sympy.Symbol],
+    symbols: Sequence[sympy.Symbol],
     library: Library,
     rule: SelectionRule | None = None,
     tol: float = 1e-2,
@@ -381,6 +486,7 @@ def separable_search(
         tol: relative accuracy expected of ``model``; separability tests and fits accept errors
             up to about this size (relative to the spread of the values).
         depth: maximal number of nested splits. seed: random probes (deterministic per seed).
+        n_probe: points per probe of the model.
         alternatives: return every formula that agrees with ``model`` (up to 24, best first),
             so that formulas the model cannot tell apart can be compared on the data.
 
@@ -399,132 +505,13 @@ def separable_search(
     if not tol > 0:
         raise ValueError(f"tol must be positive, got {tol!r}")
     search = _Search(library, rule or SelectionRule(), seed, n_probe)
+    box = _Box(lo, hi, list(symbols))
 
     def f(x):
         return np.asarray(model(x), dtype=np.float64).reshape(-1)
 
-    noise = tol * float(np.std(f(search.box(lo, hi, n_probe))))
-    found = search.node(f, lo, hi, list(symbols), depth, noise, keep=_ROOT_KEEP)
+    noise = tol * float(np.std(f(search.sample(box))))
+    found = search.node(f, box, depth, noise, keep=_ROOT_KEEP)
     if alternatives:
         return found
     return found[0] if found else None
-
-
-# --------------------------------------------------------------------------------------------
-# constants: joint refinement on the data, then snapping to simple values
-
-
-def _parametrize(expr: sympy.Expr):
-    floats = sorted(expr.atoms(sympy.Float), key=lambda v: sympy.default_sort_key(v))
-    params = sympy.symbols(f"_p0:{len(floats)}")
-    template = expr.xreplace(dict(zip(floats, params)))
-    return template, list(params), np.array([float(v) for v in floats])
-
-
-def _compile(template, symbols, params):
-    fn = sympy.lambdify(list(symbols) + list(params), template, "numpy")
-
-    def evaluate(X, theta):
-        with np.errstate(all="ignore"):
-            out = fn(*X.T, *theta)
-        return np.broadcast_to(np.asarray(out, dtype=np.float64), (X.shape[0],))
-
-    return evaluate
-
-
-def _rmse(evaluate, X, y, theta) -> float:
-    r = evaluate(X, theta) - y
-    return float(np.sqrt(np.mean(r**2))) if np.all(np.isfinite(r)) else math.inf
-
-
-def _fit(evaluate, X, y, theta0, max_nfev=100):
-    if theta0.size == 0:
-        return theta0, _rmse(evaluate, X, y, theta0)
-
-    def resid(theta):
-        r = evaluate(X, theta) - y
-        return np.where(np.isfinite(r), r, 1e6)
-
-    try:
-        sol = least_squares(resid, theta0, method="lm", max_nfev=max_nfev * (theta0.size + 1))
-        theta = sol.x
-    except (ValueError, np.linalg.LinAlgError):
-        theta = theta0
-    rmse, rmse0 = _rmse(evaluate, X, y, theta), _rmse(evaluate, X, y, theta0)
-    return (theta, rmse) if rmse <= rmse0 else (theta0, rmse0)
-
-
-def refine_constants(expr: sympy.Expr, symbols, X, y) -> tuple[sympy.Expr, float]:
-    """Refit every float constant of ``expr`` jointly by least squares on ``X: (N, d)``,
-    ``y: (N,)``. Returns the refined expression and its RMSE."""
-    template, params, theta = _parametrize(expr)
-    evaluate = _compile(template, symbols, params)
-    theta, rmse = _fit(evaluate, np.asarray(X, float), np.asarray(y, float), theta)
-    return template.xreplace(dict(zip(params, [sympy.Float(v) for v in theta]))), rmse
-
-
-def _nice_values(v: float) -> list[sympy.Expr]:
-    out = [sympy.Integer(0)]
-    for ref, unit, top in ((1.0, sympy.Integer(1), 1000), (math.pi, sympy.pi, 24)):
-        frac = Fraction(v / ref).limit_denominator(12)
-        if abs(frac.numerator) <= top:
-            out.append(sympy.Rational(frac.numerator, frac.denominator) * unit)
-    return sorted(set(out), key=lambda e: (sympy.count_ops(e), abs(float(e) - v)))
-
-
-def snap_constants(
-    expr: sympy.Expr, symbols, X, y, rel_tol: float = 0.05
-) -> tuple[sympy.Expr, float]:
-    """Replace float constants of ``expr`` by simple exact numbers (0, integers, fractions with
-    denominators up to 12, the same times pi) one at a time, refitting the remaining floats, as
-    long as the RMSE on ``X, y`` grows by at most a factor ``1 + rel_tol`` (plus 1e-7 of the
-    spread of ``y``). Returns the simplified expression and its RMSE."""
-    X = np.asarray(X, float)
-    y = np.asarray(y, float)
-    floor = 1e-7 * float(np.std(y) + np.abs(y).mean())
-    expr, rmse = refine_constants(expr, symbols, X, y)
-    limit = rmse * (1 + rel_tol) + floor
-    for _ in range(2):
-        template, params, theta = _parametrize(expr)
-        fixed: dict = {}
-        for i in np.argsort(np.abs(theta)):
-            free = [j for j in range(len(params)) if j != i and params[j] not in fixed]
-            for value in _nice_values(theta[i]):
-                if abs(float(value) - theta[i]) > 0.2 * max(1.0, abs(theta[i])):
-                    continue
-                trial = template.xreplace({**fixed, params[i]: value})
-                evaluate = _compile(trial, symbols, [params[j] for j in free])
-                th, r = _fit(evaluate, X, y, theta[free], max_nfev=20)
-                if r <= limit:
-                    fixed[params[i]] = value
-                    theta[free] = th
-                    break
-        rest = {
-            params[j]: sympy.Float(theta[j]) for j in range(len(params)) if params[j] not in fixed
-        }
-        expr = sympy.simplify(template.xreplace({**fixed, **rest}))
-        expr, rmse = refine_constants(expr, symbols, X, y)
-    return expr, rmse
-
-
-def count_ops(expr: sympy.Expr) -> int:
-    """Complexity of a formula: the number of sympy operations (floats count as one)."""
-    return int(sympy.count_ops(expr)) + len(expr.atoms(sympy.Float))
-
-
-def round_constants(expr: sympy.Expr, digits: int = 6) -> sympy.Expr:
-    """Round every float constant of ``expr`` to ``digits`` significant digits; a float times
-    pi becomes one float (snapping can leave ``0.31831*pi`` where ``1/pi`` was meant)."""
-    if not (isinstance(digits, int) and digits >= 1):
-        raise ValueError(f"digits must be a positive int, got {digits!r}")
-    merged = {}
-    for term in expr.atoms(sympy.Mul):
-        floats = [a for a in term.args if isinstance(a, sympy.Float)]
-        if floats and sympy.pi in term.args:
-            rest = [a for a in term.args if a != sympy.pi and a not in floats]
-            value = sympy.Float(float(sympy.Mul(*floats) * sympy.pi))
-            merged[term] = sympy.Mul(value, *rest)
-    expr = expr.xreplace(merged)
-    return expr.xreplace(
-        {f: sympy.Float(float(f"{float(f):.{digits}g}"), digits) for f in expr.atoms(sympy.Float)}
-    )

@@ -1,3 +1,5 @@
+import random
+
 import numpy as np
 import pytest
 import sympy
@@ -9,6 +11,7 @@ from kinn.symbolic import (
     assemble_formula,
     auto_symbolic,
     edge_scores,
+    fit_arrays,
     fit_edge,
     prune,
     sparsity_penalty,
@@ -110,3 +113,12 @@ def test_locked_edge_replaces_the_spline_of_that_edge_only():
         sym.lock(0, 2, 0, fit)
     with pytest.raises(ValueError, match="every unmasked edge"):
         SymbolicKAN(KAN([1, 2, 1])).formula()
+
+
+def test_training_and_fitting_leave_the_callers_random_streams_alone():
+    X = np.linspace(-1, 1, 60)[:, None]
+    states = (torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())
+    fit_arrays(X, np.sin(2 * X[:, 0]), hidden=2, steps=20)
+    assert torch.equal(torch.get_rng_state(), states[0])
+    assert np.array_equal(np.random.get_state()[1], states[1])
+    assert random.getstate() == states[2]
