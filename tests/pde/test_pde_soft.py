@@ -8,8 +8,8 @@ import torch
 from kinn.geometry import Interval
 from kinn.nn import KAN, MLP
 from kinn.pde import Dirichlet, Problem, Residual
-from kinn.train import Stage, Trainer
 from kinn.problems import poisson1d, poisson2d
+from kinn.train import Stage, Trainer
 
 
 def test_soft_dirichlet_weight_is_the_squared_residual_gain(f64):
