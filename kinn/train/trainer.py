@@ -106,7 +106,9 @@ class Trainer:
             (``None``: keep nothing on disk).
         seed: seeds python, numpy and torch at the start of a fresh run, and the trainer's
             own CPU ``torch.Generator`` handed to ``resample``.
-        device, dtype: where and in which precision (``torch.float32``/``float64``) to train.
+        device: where to train.
+        dtype: ``torch.float32`` or ``torch.float64`` (or their names); ``None`` follows
+            ``torch.get_default_dtype()`` at construction.
         early_stopping: ``{"monitor": "loss" or a metric, "patience": steps,
             "min_delta": 0.0, "mode": "min" or "max"}``; stops the whole run once the monitor
             has not improved by ``min_delta`` for ``patience`` steps.
@@ -131,7 +133,7 @@ class Trainer:
         out_dir: str | Path | None = None,
         seed: int = 0,
         device: str | torch.device = "cpu",
-        dtype: torch.dtype | str = torch.float32,
+        dtype: torch.dtype | str | None = None,
         early_stopping: dict | None = None,
         progress: bool = True,
         max_grad_norm: float | None = None,
@@ -150,6 +152,13 @@ class Trainer:
             raise ValueError(f"seed={seed!r}: expected an integer")
         self.seed = seed
         self.device = _device(device)
+        if dtype is None:
+            dtype = torch.get_default_dtype()
+            if dtype not in (torch.float32, torch.float64):
+                raise ValueError(
+                    f"dtype=None follows torch.get_default_dtype(), which is {dtype}: expected "
+                    "torch.float32 or torch.float64; pass dtype= explicitly"
+                )
         self.dtype = _DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype
         if self.dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype={dtype!r}: expected torch.float32 or torch.float64")

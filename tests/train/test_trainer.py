@@ -169,6 +169,20 @@ def test_max_grad_norm_clips_the_update():
     assert float(model.weight.detach()) == pytest.approx(0.5)
 
 
+def test_dtype_none_follows_the_default_dtype_at_construction():
+    model = mlp()  # built in float32
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        trainer = Trainer(model, SineFit(), Stage("adam", 2), progress=False)
+    finally:
+        torch.set_default_dtype(previous)
+    assert trainer.dtype == torch.float64
+    assert next(trainer.model.parameters()).dtype == torch.float64
+    assert trainer.fit().history[-1]["loss"] > 0
+    assert Trainer(mlp(), SineFit(), Stage("adam", 2)).dtype == torch.float32
+
+
 def test_objective_is_an_objective_and_a_function_is_wrapped_explicitly():
     def fit(model):
         return {"fit": model(torch.zeros(2, 1)).square().mean()}
