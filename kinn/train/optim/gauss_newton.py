@@ -18,12 +18,12 @@ lower in 40 steps than damping controlled by the gain ratio (Nielsen's rule), wh
 ``mu`` near 1e-7 and crawled.
 
 The Jacobian ``J (M, n)`` is built explicitly, one backward pass per residual ("rows") or one
-double-backward pass per parameter ("columns", through ``create_graph``), whichever count is
-smaller, so it works through any module with a (double-)backward, kinn's KAN layers
-included. One thin SVD of ``J`` per step then serves every damping it tries; trial points
-cost one evaluation of the residuals each, the Jacobian about ``min(M, n)`` backward passes.
-Meant for small networks: ``n`` up to a few thousand parameters, ``M`` up to a few thousand
-residuals.
+double-backward pass per parameter ("columns", through ``create_graph``; chosen when
+``M > 4 n``), so it works through any module with a (double-)backward, kinn's KAN layers
+included; the step comes from one thin SVD of ``J``. The Jacobian dominates the cost (a step
+costs some hundreds of L-BFGS iterations' worth of passes; each trial step one evaluation of
+the residuals), so this is for small networks: ``n`` up to a few thousand parameters, ``M``
+up to a few thousand residuals.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class GaussNewton(ClosureOptimizer):
         damping: the smallest and first ``mu`` (damping relative to ``max eig(J^T J)``).
         max_tries: trial steps per iteration (``lr`` down to ``lr * 2^-(max_tries-1)``);
             without a decrease the parameters stay and ``mu`` grows.
-        jacobian: ``"rows"``, ``"columns"`` or ``"auto"`` (fewer passes).
+        jacobian: ``"rows"``, ``"columns"`` or ``"auto"`` (columns when ``M > 4 n``).
         max_params: refuse larger networks, with a message (``J`` and its SVD are dense).
     """
 
@@ -158,8 +158,9 @@ class GaussNewton(ClosureOptimizer):
                 "fewer collocation points, or Stage('ssbroyden', ...)."
             )
         if route == "auto":
-            # A double-backward pass costs about twice a backward pass.
-            route = "rows" if m <= 2 * n else "columns"
+            # A double-backward pass costs 1-5 backward passes (kinn's B-spline layers have a
+            # fused backward but differentiate their backward in plain PyTorch).
+            route = "rows" if m <= 4 * n else "columns"
         J = torch.zeros(m, n, dtype=torch.float64, device=r.device)
         if route == "rows":
             onehot = torch.zeros_like(r)
