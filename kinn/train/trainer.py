@@ -113,7 +113,8 @@ class Trainer:
             "min_delta": 0.0, "mode": "min" or "max"}``; stops the whole run once the monitor
             has not improved by ``min_delta`` for ``patience`` steps.
         progress: show a one-line progress display on stderr (only when it is a TTY).
-        max_grad_norm: clip the total gradient norm to this value.
+        max_grad_norm: clip the total gradient norm to this value in first-order stages
+            (a line search and curvature pairs need the loss's true gradient).
         callbacks: callables ``cb(row) -> bool | None`` run after each history row;
             returning ``True`` stops the run.
     """
@@ -156,8 +157,8 @@ class Trainer:
             dtype = torch.get_default_dtype()
             if dtype not in (torch.float32, torch.float64):
                 raise ValueError(
-                    f"dtype=None follows torch.get_default_dtype(), which is {dtype}: expected "
-                    "torch.float32 or torch.float64; pass dtype= explicitly"
+                    "dtype=None follows torch.get_default_dtype(), which must be torch.float32 "
+                    f"or torch.float64, got {dtype}; pass dtype= explicitly"
                 )
         self.dtype = _DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype
         if self.dtype not in (torch.float32, torch.float64):
@@ -295,13 +296,13 @@ class Trainer:
         terms = self.objective.residuals(self.model)
         if not isinstance(terms, dict) or not terms:
             raise ValueError(
-                f"objective.residuals returned {type(terms).__name__}: expected a non-empty "
-                "dict of (n,) or (n, k) tensors"
+                "objective.residuals(model) must return a non-empty dict of (n,) or (n, k) "
+                f"tensors, got {type(terms).__name__}"
             )
         for name, value in terms.items():
             if not isinstance(value, torch.Tensor) or value.ndim not in (1, 2) or not value.numel():
                 shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value)
-                raise ValueError(f"residual {name!r} is {shape}: expected an (n,) or (n, k) tensor")
+                raise ValueError(f"residual {name!r} must be an (n,) or (n, k) tensor, got {shape}")
         self.term_weights.check_terms(list(terms))
         return terms
 
@@ -309,9 +310,9 @@ class Trainer:
         """Fail at construction, not after hours of Adam, when Gauss-Newton cannot run."""
         if not overrides(self.objective, "residuals"):
             raise ValueError(
-                f"objective {type(self.objective).__name__} has no residuals(model): a "
-                "'gauss_newton' stage needs pointwise residuals of least-squares terms "
-                "(see kinn.train.Objective.residuals)"
+                f"objective {type(self.objective).__name__} must implement residuals(model) "
+                "for a 'gauss_newton' stage (pointwise residuals of least-squares terms, see "
+                "kinn.train.Objective.residuals), got none"
             )
         self._residuals()  # one evaluation: an energy term, say, raises here
 
@@ -344,7 +345,7 @@ class Trainer:
                 norms = [torch.linalg.vector_norm(g) for g in grads]
                 if norms and not torch.isfinite(torch.stack(norms)).all():
                     raise _NonFinite(["gradient"])
-            if self.max_grad_norm is not None:
+            if self.max_grad_norm is not None and first_order:
                 torch.nn.utils.clip_grad_norm_(self.params, self.max_grad_norm)
             if first:
                 record["loss"] = float(loss.detach())

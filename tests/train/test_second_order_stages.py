@@ -84,5 +84,14 @@ def test_second_order_stages_neither_resample_nor_move_adaptive_weights(optimize
 
 def test_gauss_newton_needs_residuals_and_says_so_at_construction():
     plain = Objective.from_losses(lambda m: {"fit": m(torch.zeros(2, 1)).square().mean()})
-    with pytest.raises(ValueError, match="has no residuals.*'gauss_newton' stage"):
+    with pytest.raises(ValueError, match="must implement residuals.*'gauss_newton' stage"):
         Trainer(mlp(), plain, [Stage("adam", 100), Stage("gauss_newton", 5)])
+
+
+def test_max_grad_norm_leaves_second_order_stages_their_true_gradient():
+    model = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.constant_(model.weight, 0.0)
+    far = Objective.from_losses(lambda m: {"far": (m(torch.ones(1, 1)) - 3.0).pow(2).sum()})
+    trainer = Trainer(model, far, Stage("ssbfgs", 3), max_grad_norm=1e-3, progress=False)
+    trainer.fit()
+    assert float(model.weight.detach()) == pytest.approx(3.0, abs=1e-5)

@@ -110,6 +110,7 @@ class GaussNewton(ClosureOptimizer):
         J = self._jacobian(r, group["jacobian"])
         del r  # frees the graph before the trial evaluations
         if not bool(torch.isfinite(J).all()):
+            st["stall_loss"] = loss0  # the same point would give the same Jacobian again
             return loss
         solve, e_max = _damped_solver(J, rho)
         mu = st["mu"] if st["mu"] is not None else group["damping"]

@@ -96,6 +96,8 @@ class _QuasiNewton(ClosureOptimizer):
             if not (math.isfinite(slope) and slope < 0):
                 self._restart()  # H is no longer positive definite: fall back to -g
                 p, slope = -g, -float(g @ g)
+                if not slope < 0:
+                    break  # |g|^2 underflows: there is nothing left to descend
             fresh = self._fresh()
             # Without curvature the scale of -g is unknown: the first trial moves |t p|_1 <= lr.
             t = group["lr"] * (min(1.0, 1.0 / float(g.abs().sum())) if fresh else 1.0)
