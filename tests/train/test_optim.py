@@ -134,10 +134,15 @@ def test_gauss_newton_closure_must_return_the_residual_vector():
         opt.step(lambda: x.square().sum())
 
 
-def test_load_state_dict_rejects_another_parameter_count():
+def test_load_state_dict_rejects_another_parameter_count_or_optimizer():
     opt = run(SSBFGS, torch.nn.Parameter(torch.full((4,), -1.2, dtype=torch.float64)), 2)
     with pytest.raises(ValueError, match="numel must be the optimizer's 5 parameters, got 4"):
         SSBFGS([torch.nn.Parameter(torch.zeros(5))]).load_state_dict(opt.state_dict())
+    x = torch.nn.Parameter(torch.full((4,), -1.2, dtype=torch.float64))
+    old = torch.optim.LBFGS([x])  # a checkpoint of an L-BFGS stage from before kinn's own
+    old.step(closure_for(old, x))
+    with pytest.raises(ValueError, match="state_dict must come from a LBFGS"):
+        LBFGS([x]).load_state_dict(old.state_dict())
 
 
 @pytest.mark.parametrize(

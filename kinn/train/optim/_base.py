@@ -74,7 +74,13 @@ class ClosureOptimizer(torch.optim.Optimizer):
                 f"state_dict must be a {type(self).__name__} state dict with one param group, "
                 f"got keys {sorted(state_dict) if isinstance(state_dict, dict) else state_dict!r}"
             )
-        numel = state_dict["state"].get("numel", self._numel)
+        state = state_dict["state"]
+        if state and "numel" not in state:
+            raise ValueError(
+                f"state_dict must come from a {type(self).__name__}, got a state without "
+                f"'numel' (keys {sorted(map(str, state))}; another optimizer's?)"
+            )
+        numel = state.get("numel", self._numel)
         if numel != self._numel:
             raise ValueError(
                 f"state_dict numel must be the optimizer's {self._numel} parameters, got {numel}"
