@@ -40,6 +40,9 @@ class Optimizer(str, Enum):
     adamw = "adamw"
     sgd = "sgd"
     lbfgs = "lbfgs"
+    ssbfgs = "ssbfgs"
+    ssbroyden = "ssbroyden"
+    gauss_newton = "gauss_newton"
 
 
 class Basis(str, Enum):
@@ -49,12 +52,13 @@ class Basis(str, Enum):
 
 @dataclass
 class StageConfig:
-    """One :class:`kinn.train.Stage`; ``options`` go to the torch optimizer."""
+    """One :class:`kinn.train.Stage`; ``options`` go to the optimizer. ``optimizer`` and
+    ``steps`` are required; ``lr: null`` (the default) takes the optimizer's own default."""
 
     _target_: str = "kinn.train.Stage"
-    optimizer: Optimizer = Optimizer.adam
-    steps: int = 1000
-    lr: float = 1e-3
+    optimizer: Optimizer = MISSING
+    steps: int = MISSING
+    lr: float | None = None
     scheduler: Any = None  # None, "cosine", "exponential", "step" or {"name": ..., ...}
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -65,7 +69,7 @@ class TrainerConfig:
 
     _target_: str = "kinn.train.Trainer"
     _partial_: bool = True
-    stages: list[StageConfig] = field(default_factory=lambda: [StageConfig()])
+    stages: list[StageConfig] = MISSING
     weights: dict[str, float] = field(default_factory=dict)
     adaptive: Any = None  # None, "gradnorm", "lra" or {"method": ..., ...}
     validate_every: int | None = 100

@@ -209,6 +209,31 @@ class PDEObjective(Objective):
         self.wrapped.to(device)
         return self
 
+    # ---- least squares -----------------------------------------------------------------------
+    def residuals(self, model):
+        """Pointwise residual of every loss term, ``(n,)`` or ``(n, k)``, scaled so that
+        ``losses(model)[name] == (r ** 2).mean()``: ``sqrt(weight)`` times the term's residual
+        (and its current residual-based point weights, which this call does not update).
+        What ``Stage("gauss_newton")`` needs; the strong and inverse forms have it.
+
+        Raises:
+            ValueError: a term is not a mean square (an energy, an external work), naming it.
+        """
+        ctx = _Context(self.problem, self._model(model), self.derivatives)
+        out = {}
+        for name, term in zip(self.names, self.terms):
+            r = term.residual(ctx, self.points[name], self.form)
+            if r is None:
+                raise ValueError(
+                    f"loss term {name!r} ({type(term).__name__}, {self.form} form) must be a "
+                    "mean squared residual for Gauss-Newton, got a term without one; use the "
+                    "strong or inverse form, or a quasi-Newton stage such as 'ssbroyden'"
+                )
+            if self.point_weights == "rba" and name in self.lam:
+                r = self.lam[name] * (r[:, None] if r.ndim == 1 else r)
+            out[name] = term.weight**0.5 * r
+        return out
+
 
 def _parts(j: Jet) -> tuple:
     return j.value, j.grad, j.hess

@@ -2,7 +2,8 @@
 
 Public surface: :class:`Trainer`, :class:`Stage`, :class:`TrainResult`,
 :class:`DivergenceError`, :class:`Objective`, plus helpers the PDE layer uses:
-:func:`seed_everything`, :func:`residual_point_weights`, :func:`field_errors`.
+:func:`seed_everything`, :func:`residual_point_weights`, :func:`field_errors`. The
+second-order optimizers behind the stages live in :mod:`kinn.train.optim`.
 """
 
 from kinn.train.checkpoint import seed_everything

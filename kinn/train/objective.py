@@ -9,14 +9,34 @@ from torch import nn
 
 
 class Objective:
-    """Base class for training objectives; only :meth:`losses` is required.
+    """Base class of training objectives; only :meth:`losses` is required.
 
-    The trainer also accepts a plain callable ``fn(model) -> dict[str, Tensor]`` and any
-    object with a ``losses`` method (missing optional methods fall back to the defaults here).
+    The trainer takes an ``Objective``. A plain function ``fn(model) -> dict[str, Tensor]``
+    becomes one with ``Objective.from_losses(fn)``.
     """
+
+    @classmethod
+    def from_losses(cls, fn: Callable[[nn.Module], dict[str, torch.Tensor]]) -> Objective:
+        """An objective whose :meth:`losses` is ``fn`` and that has nothing else (no points to
+        resample, no parameters, no metrics, no state)."""
+        if not callable(fn):
+            raise ValueError(f"fn must be a callable fn(model) -> dict[str, Tensor], got {fn!r}")
+        return _Losses(fn)
 
     def losses(self, model: nn.Module) -> dict[str, torch.Tensor]:
         """Unweighted scalar loss terms by name, e.g. ``{"pde": ..., "bc_left": ...}``."""
+        raise NotImplementedError
+
+    def residuals(self, model: nn.Module) -> dict[str, torch.Tensor]:
+        """Pointwise residuals of least-squares terms, for Gauss-Newton stages (optional).
+
+        Returns ``{name: r}`` with ``r`` of shape ``(n,)`` or ``(n, k)``, one entry per loss
+        term, such that ``losses(model)[name] == (r ** 2).mean()`` (the mean over all
+        entries). The trainer's loss is then ``sum_i weight_i * mean(r_i ** 2)``, and a
+        ``Stage("gauss_newton")`` works on the stacked vector of ``sqrt(weight_i / r_i.numel())
+        * r_i``. Objectives whose terms are not mean squares (energies, integrals) leave this
+        unimplemented; the trainer then refuses Gauss-Newton stages.
+        """
         raise NotImplementedError
 
     def parameters(self) -> Iterable[nn.Parameter]:
@@ -42,68 +62,19 @@ class Objective:
         return self
 
 
-class _Wrapped(Objective):
-    """Adapts a callable or a duck-typed object: its own optional methods win over defaults."""
+class _Losses(Objective):
+    """What :meth:`Objective.from_losses` returns."""
 
-    def __init__(self, inner: object, losses: Callable):
-        self._inner = inner
-        self._losses = losses
-
-    def _own(self, name: str) -> Callable | None:
-        method = getattr(self._inner, name, None)
-        return method if callable(method) else None
-
-    @property
-    def has_state(self) -> bool:
-        return self._own("state_dict") is not None
+    def __init__(self, fn: Callable[[nn.Module], dict[str, torch.Tensor]]):
+        self.fn = fn
 
     def losses(self, model):
-        return self._losses(model)
+        return self.fn(model)
 
-    def parameters(self):
-        own = self._own("parameters")
-        return own() if own else super().parameters()
-
-    def resample(self, generator):
-        own = self._own("resample")
-        return own(generator) if own else super().resample(generator)
-
-    def validate(self, model):
-        own = self._own("validate")
-        return own(model) if own else super().validate(model)
-
-    def state_dict(self):
-        own = self._own("state_dict")
-        return own() if own else super().state_dict()
-
-    def load_state_dict(self, state):
-        own = self._own("load_state_dict")
-        return own(state) if own else super().load_state_dict(state)
-
-    def to(self, device, dtype):
-        own = self._own("to")
-        if own:
-            own(device, dtype)
-        return self
+    def __repr__(self) -> str:
+        return f"Objective.from_losses({self.fn!r})"
 
 
-def as_objective(objective: object) -> Objective:
-    """Return ``objective`` as an :class:`Objective` (see the class docstring for what fits)."""
-    if isinstance(objective, Objective):
-        return objective
-    losses = getattr(objective, "losses", None)
-    if callable(losses):
-        return _Wrapped(objective, losses)
-    if callable(objective):
-        return _Wrapped(None, objective)
-    raise ValueError(
-        f"objective={objective!r}: expected an Objective, an object with a losses(model) "
-        "method, or a callable fn(model) -> dict[str, Tensor]"
-    )
-
-
-def has_state(objective: Objective) -> bool:
-    """Whether ``objective`` saves its own state (needed for exact resume with resampling)."""
-    if isinstance(objective, _Wrapped):
-        return objective.has_state
-    return type(objective).state_dict is not Objective.state_dict
+def overrides(objective: Objective, name: str) -> bool:
+    """Whether ``objective`` implements the optional method ``name`` itself."""
+    return getattr(type(objective), name) is not getattr(Objective, name)

@@ -2,44 +2,64 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterable
 from typing import Any
 
 import torch
 
-_OPTIMIZERS = {
+from kinn.train.optim import LBFGS, SSBFGS, GaussNewton, SSBroyden
+
+_OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
     "adamw": torch.optim.AdamW,
     "sgd": torch.optim.SGD,
-    "lbfgs": torch.optim.LBFGS,
+    "lbfgs": LBFGS,
+    "ssbfgs": SSBFGS,
+    "ssbroyden": SSBroyden,
+    "gauss_newton": GaussNewton,
 }
 _SCHEDULERS = ("cosine", "exponential", "step", "multistep")
 
 
+def default_lr(optimizer: str) -> float:
+    """The optimizer class's own default learning rate (Adam, AdamW, SGD: 1e-3; the
+    quasi-Newton and Gauss-Newton optimizers: 1.0, the full step)."""
+    if optimizer not in _OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}, got {optimizer!r}")
+    return float(inspect.signature(_OPTIMIZERS[optimizer]).parameters["lr"].default)
+
+
 class Stage:
-    """One phase of training, e.g. ``Stage("adam", 2000, 1e-3)`` then ``Stage("lbfgs", 200, 1.0)``.
+    """One phase of training, e.g. ``Stage("adam", 2000, 1e-3)`` then ``Stage("lbfgs", 200)``.
 
     Args:
-        optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` or ``"lbfgs"``.
-        steps: number of trainer steps in this stage. For L-BFGS one step is one
-            ``optimizer.step(closure)``, i.e. ``max_iter`` iterations (default 1), each with a
-            strong-Wolfe line search (``max_eval`` defaults to at least 26 evaluations per
-            step so the search has room); its curvature history carries over between steps.
-        lr: learning rate (for L-BFGS the initial step length, usually 1.0).
+        optimizer: first-order ``"adam"``, ``"adamw"``, ``"sgd"``; quasi-Newton ``"lbfgs"``,
+            ``"ssbfgs"``, ``"ssbroyden"`` (:mod:`kinn.train.optim`, strong-Wolfe line search;
+            the last two keep a dense float64 inverse Hessian, for networks up to ~20k
+            parameters); or ``"gauss_newton"`` (damped Gauss-Newton, the natural gradient of
+            least-squares losses; needs an objective with ``residuals``).
+        steps: number of trainer steps in this stage. For the quasi-Newton and Gauss-Newton
+            optimizers one step is one ``optimizer.step(closure)``, i.e. ``max_iter``
+            iterations (default 1); their curvature information carries over between steps.
+        lr: learning rate; ``None`` takes the optimizer's own default (:func:`default_lr`):
+            1e-3 for Adam, AdamW and SGD, 1.0 (the first trial step of the line search, or
+            the multiple of the Gauss-Newton step) for the others.
         scheduler: ``None``, ``"cosine"`` (to ``eta_min=0`` over the stage), ``"exponential"``
             (10x decay over the stage), ``"step"`` (x0.1 every third of the stage), or a dict
             ``{"name": one of those or "multistep", **kwargs}`` whose keys override the
             defaults and are passed to the matching ``torch.optim.lr_scheduler`` class.
-        **optimizer_kwargs: passed to the torch optimizer (``betas``, ``weight_decay``,
-            ``momentum``, ``history_size``, ``max_iter``, ...).
+        **optimizer_kwargs: passed to the optimizer (``betas``, ``weight_decay``,
+            ``momentum``; ``history_size``, ``max_iter``, ``max_evals``, ``max_params``;
+            ``damping``, ``max_tries``, ...).
     """
 
     def __init__(
         self,
         optimizer: str,
         steps: int,
-        lr: float,
+        lr: float | None = None,
         scheduler: str | dict | None = None,
         **optimizer_kwargs: Any,
     ):
@@ -47,10 +67,12 @@ class Stage:
             raise ValueError(f"optimizer={optimizer!r}: expected one of {sorted(_OPTIMIZERS)}")
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise ValueError(f"steps={steps!r}: expected a positive integer")
+        if lr is None:
+            lr = default_lr(optimizer)
         if isinstance(lr, bool) or not isinstance(lr, int | float) or not math.isfinite(lr):
-            raise ValueError(f"lr={lr!r}: expected a positive finite number")
+            raise ValueError(f"lr={lr!r}: expected a positive finite number or None")
         if lr <= 0:
-            raise ValueError(f"lr={lr!r}: expected a positive finite number")
+            raise ValueError(f"lr={lr!r}: expected a positive finite number or None")
         _scheduler_spec(scheduler, steps)  # fail at construction, not hours into a run
         self.optimizer = optimizer
         self.steps = steps
@@ -59,22 +81,25 @@ class Stage:
         self.optimizer_kwargs = dict(optimizer_kwargs)
 
     @property
-    def is_lbfgs(self) -> bool:
-        return self.optimizer == "lbfgs"
+    def closure_kind(self) -> str | None:
+        """``None`` for first-order optimizers (the trainer computes the gradient, then calls
+        ``step()``); ``"loss"`` or ``"residuals"`` for those that call a closure themselves
+        (see :class:`kinn.train.optim.ClosureOptimizer`)."""
+        return getattr(_OPTIMIZERS[self.optimizer], "closure_kind", None)
+
+    @property
+    def fixed_objective(self) -> bool:
+        """Whether the loss must stay fixed during the stage: line searches, curvature pairs
+        and damping ratios compare losses, so the trainer neither resamples points nor
+        updates adaptive weights."""
+        return self.closure_kind is not None
 
     def build(
         self, params: Iterable[torch.nn.Parameter]
     ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler | None]:
         """Create this stage's optimizer over ``params`` and its scheduler (or ``None``)."""
-        kwargs = dict(self.optimizer_kwargs)
-        if self.is_lbfgs:
-            kwargs.setdefault("max_iter", 1)
-            kwargs.setdefault("line_search_fn", "strong_wolfe")
-            # torch caps the line search at max_eval minus the evaluations already spent;
-            # its default (max_iter * 5 // 4 = 1 for max_iter=1) would leave no line search.
-            kwargs.setdefault("max_eval", max(kwargs["max_iter"] * 5 // 4, 1 + 25))
         try:
-            opt = _OPTIMIZERS[self.optimizer](list(params), lr=self.lr, **kwargs)
+            opt = _OPTIMIZERS[self.optimizer](list(params), lr=self.lr, **self.optimizer_kwargs)
         except TypeError as err:
             raise ValueError(
                 f"optimizer_kwargs={self.optimizer_kwargs!r} for {self.optimizer!r}: {err}"

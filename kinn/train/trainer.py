@@ -23,7 +23,7 @@ from kinn.train.checkpoint import (
 )
 from kinn.train.history import History
 from kinn.train.monitor import main_metric, parse_early_stopping, should_stop, update_best
-from kinn.train.objective import Objective, as_objective, has_state
+from kinn.train.objective import Objective, overrides
 from kinn.train.progress import ProgressLine
 from kinn.train.stages import Stage
 from kinn.train.weighting import TermWeights
@@ -90,14 +90,15 @@ class Trainer:
 
     Args:
         model: the network; moved to ``device``/``dtype``.
-        objective: an :class:`Objective`, an object with ``losses(model)``, or a callable
-            ``fn(model) -> dict[str, Tensor]`` of unweighted scalar loss terms.
+        objective: an :class:`Objective` (wrap a plain function ``fn(model) -> dict[str,
+            Tensor]`` of unweighted scalar loss terms as ``Objective.from_losses(fn)``).
         stages: one :class:`Stage` or a sequence, run in order (e.g. Adam then L-BFGS).
         weights: static weight per term name (default 1 for each).
         adaptive: ``None``, ``"gradnorm"``, ``"lra"`` or a dict with ``method``, ``alpha``,
             ``update_every``, ``reference`` (see :mod:`kinn.train.weighting`).
         resample_every: call ``objective.resample(generator)`` every k steps of first-order
-            stages (L-BFGS stages keep their points: its curvature pairs need a fixed loss).
+            stages (quasi-Newton and Gauss-Newton stages keep their points: line searches
+            and curvature pairs need a fixed loss).
         validate_every: call ``objective.validate(model)`` every k steps, at the end of each
             stage and at the end (``None``: never).
         log_every: add a history row every k steps (and at every validation and stage end).
@@ -106,12 +107,15 @@ class Trainer:
             (``None``: keep nothing on disk).
         seed: seeds python, numpy and torch at the start of a fresh run, and the trainer's
             own CPU ``torch.Generator`` handed to ``resample``.
-        device, dtype: where and in which precision (``torch.float32``/``float64``) to train.
+        device: where to train.
+        dtype: ``torch.float32`` or ``torch.float64`` (or their names); ``None`` follows
+            ``torch.get_default_dtype()`` at construction.
         early_stopping: ``{"monitor": "loss" or a metric, "patience": steps,
             "min_delta": 0.0, "mode": "min" or "max"}``; stops the whole run once the monitor
             has not improved by ``min_delta`` for ``patience`` steps.
         progress: show a one-line progress display on stderr (only when it is a TTY).
-        max_grad_norm: clip the total gradient norm to this value.
+        max_grad_norm: clip the total gradient norm to this value in first-order stages
+            (a line search and curvature pairs need the loss's true gradient).
         callbacks: callables ``cb(row) -> bool | None`` run after each history row;
             returning ``True`` stops the run.
     """
@@ -119,7 +123,7 @@ class Trainer:
     def __init__(
         self,
         model: nn.Module,
-        objective: Objective | Callable,
+        objective: Objective,
         stages: Stage | Sequence[Stage],
         *,
         weights: dict[str, float] | None = None,
@@ -131,7 +135,7 @@ class Trainer:
         out_dir: str | Path | None = None,
         seed: int = 0,
         device: str | torch.device = "cpu",
-        dtype: torch.dtype | str = torch.float32,
+        dtype: torch.dtype | str | None = None,
         early_stopping: dict | None = None,
         progress: bool = True,
         max_grad_norm: float | None = None,
@@ -150,6 +154,13 @@ class Trainer:
             raise ValueError(f"seed={seed!r}: expected an integer")
         self.seed = seed
         self.device = _device(device)
+        if dtype is None:
+            dtype = torch.get_default_dtype()
+            if dtype not in (torch.float32, torch.float64):
+                raise ValueError(
+                    "dtype=None follows torch.get_default_dtype(), which must be torch.float32 "
+                    f"or torch.float64, got {dtype}; pass dtype= explicitly"
+                )
         self.dtype = _DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype
         if self.dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype={dtype!r}: expected torch.float32 or torch.float64")
@@ -172,8 +183,13 @@ class Trainer:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress
 
+        if not isinstance(objective, Objective):
+            raise ValueError(
+                f"objective must be a kinn.train.Objective (wrap a function fn(model) -> "
+                f"dict[str, Tensor] as Objective.from_losses(fn)), got {objective!r}"
+            )
         self.model = model.to(device=self.device, dtype=self.dtype)
-        self.objective = as_objective(objective)
+        self.objective = objective
         self.objective.to(self.device, self.dtype)
         self._objective_params = list(self.objective.parameters())
         with torch.no_grad():
@@ -183,6 +199,8 @@ class Trainer:
         self.params = _unique(list(self.model.parameters()) + self._objective_params)
         for stage in self.stages:
             stage.build(self.params)  # surface bad optimizer/scheduler options now
+        if any(s.closure_kind == "residuals" for s in self.stages):
+            self._check_residuals()
 
     # ------------------------------------------------------------------ public API
 
@@ -205,7 +223,7 @@ class Trainer:
             self.term_weights.load_state_dict({"factors": {}})  # a second fit starts afresh
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-        if self.resample_every and not has_state(self.objective):
+        if self.resample_every and not overrides(self.objective, "state_dict"):
             warnings.warn(
                 "resample_every is set but the objective has no state_dict(): a resumed run "
                 "will not see the same collocation points",
@@ -275,41 +293,85 @@ class Trainer:
         self.term_weights.check_terms(list(terms))
         return {name: value.reshape(()) for name, value in terms.items()}
 
+    def _residuals(self) -> dict[str, torch.Tensor]:
+        terms = self.objective.residuals(self.model)
+        if not isinstance(terms, dict) or not terms:
+            raise ValueError(
+                "objective.residuals(model) must return a non-empty dict of (n,) or (n, k) "
+                f"tensors, got {type(terms).__name__}"
+            )
+        for name, value in terms.items():
+            if not isinstance(value, torch.Tensor) or value.ndim not in (1, 2) or not value.numel():
+                shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value)
+                raise ValueError(f"residual {name!r} must be an (n,) or (n, k) tensor, got {shape}")
+        self.term_weights.check_terms(list(terms))
+        return terms
+
+    def _check_residuals(self) -> None:
+        """Fail at construction, not after hours of Adam, when Gauss-Newton cannot run."""
+        if not overrides(self.objective, "residuals"):
+            raise ValueError(
+                f"objective {type(self.objective).__name__} must implement residuals(model) "
+                "for a 'gauss_newton' stage (pointwise residuals of least-squares terms, see "
+                "kinn.train.Objective.residuals), got none"
+            )
+        self._residuals()  # one evaluation: an energy term, say, raises here
+
     def _step(self, run: _Run, stage: Stage, opt, sched, generator) -> dict:
-        first_order = not stage.is_lbfgs
+        first_order = not stage.fixed_objective
         if first_order and self.resample_every and run.step and run.step % self.resample_every == 0:
             self.objective.resample(generator)
         update_weights = first_order and self.term_weights.due(run.step)
         record: dict = {}
 
+        def check(terms: dict[str, torch.Tensor]) -> None:
+            # Only the step's starting point is checked: a line-search trial point with an
+            # infinite loss is rejected by the line search itself.
+            values = torch.stack([t.detach() for t in terms.values()])
+            if not torch.isfinite(values).all():
+                raise _NonFinite([k for k, v in terms.items() if not torch.isfinite(v)])
+
         def closure():
             opt.zero_grad(set_to_none=True)
             terms = self._losses()
-            # Only the accepted iterate is checked: an L-BFGS line-search trial point with an
-            # infinite loss is rejected by the line search itself.
-            check = not record
-            if check:
-                values = torch.stack([t.detach() for t in terms.values()])
-                if not torch.isfinite(values).all():
-                    raise _NonFinite([k for k, v in terms.items() if not torch.isfinite(v)])
+            first = not record
+            if first:
+                check(terms)
                 if update_weights:
                     self.term_weights.update(terms, self.params)
             loss = sum(self.term_weights[name] * value for name, value in terms.items())
             loss.backward()
-            if check:
+            if first:
                 grads = [p.grad for p in self.params if p.grad is not None]
                 norms = [torch.linalg.vector_norm(g) for g in grads]
                 if norms and not torch.isfinite(torch.stack(norms)).all():
                     raise _NonFinite(["gradient"])
-            if self.max_grad_norm is not None:
+            if self.max_grad_norm is not None and first_order:
                 torch.nn.utils.clip_grad_norm_(self.params, self.max_grad_norm)
-            if check:
+            if first:
                 record["loss"] = float(loss.detach())
                 record["terms"] = {name: float(value.detach()) for name, value in terms.items()}
             return loss
 
+        def residual_closure():
+            residuals = self._residuals()
+            if not record:
+                terms = {name: r.detach().square().mean() for name, r in residuals.items()}
+                check(terms)
+                weighted = {k: self.term_weights[k] * float(v) for k, v in terms.items()}
+                record["loss"] = sum(weighted.values())
+                record["terms"] = {name: float(value) for name, value in terms.items()}
+            return torch.cat(
+                [
+                    math.sqrt(self.term_weights[name] / r.numel()) * r.reshape(-1)
+                    for name, r in residuals.items()
+                ]
+            )
+
         lr = float(opt.param_groups[0]["lr"])
-        if stage.is_lbfgs:
+        if stage.closure_kind == "residuals":
+            opt.step(residual_closure)
+        elif stage.closure_kind == "loss":
             opt.step(closure)
         else:
             closure()

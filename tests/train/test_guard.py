@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from train_helpers import SineFit, mlp
 
-from kinn.train import DivergenceError, Stage, Trainer
+from kinn.train import DivergenceError, Objective, Stage, Trainer
 
 
 def test_nan_term_stops_with_message_and_keeps_last_good_checkpoint(tmp_path):
@@ -47,7 +47,7 @@ def test_huge_learning_rate_diverges_and_names_the_remedy(tmp_path):
     model = Quartic()
     trainer = Trainer(
         model,
-        lambda m: {"quartic": (m.w**4).sum()},
+        Objective.from_losses(lambda m: {"quartic": (m.w**4).sum()}),
         [Stage("sgd", 50, 10.0)],
         validate_every=None,
         out_dir=tmp_path,
@@ -70,8 +70,8 @@ def test_non_finite_parameter_is_never_written_to_a_checkpoint(tmp_path):
     nn.init.constant_(model.weight, 1.0)
     trainer = Trainer(
         model,
-        lambda m: {"steep": 1e30 * m(torch.ones(1, 1)).sum()},  # finite loss and gradient
-        [Stage("sgd", 3, 1e30)],  # ... but the step overflows float32 to -inf
+        Objective.from_losses(lambda m: {"steep": 1e30 * m(torch.ones(1, 1)).sum()}),
+        [Stage("sgd", 3, 1e30)],  # finite loss and gradient, but the step overflows to -inf
         checkpoint_every=1,
         out_dir=tmp_path,
         progress=False,
@@ -85,7 +85,7 @@ def test_non_finite_parameter_is_never_written_to_a_checkpoint(tmp_path):
 def test_resampling_objective_without_state_warns_that_resume_is_inexact():
     x = torch.linspace(-1, 1, 8).unsqueeze(1)
 
-    class Stateless:
+    class Stateless(Objective):
         def losses(self, model):
             return {"fit": (model(x) ** 2).mean()}
 

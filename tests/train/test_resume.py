@@ -13,14 +13,16 @@ class Crash(Exception):
     pass
 
 
-def make_trainer(out_dir, checkpoint_every=None, crash_at=None, init_seed=0, dtype=torch.float32):
+def make_trainer(
+    out_dir, checkpoint_every=None, crash_at=None, init_seed=0, dtype=torch.float32, second="lbfgs"
+):
     def crash(row):
         if row["step"] == crash_at:
             raise Crash
 
     stages = [
         Stage("adam", N_ADAM, 1e-2, scheduler="cosine"),
-        Stage("lbfgs", N_LBFGS, 1.0, history_size=5),
+        Stage(second, N_LBFGS, **({"history_size": 5} if second == "lbfgs" else {})),
     ]
     return Trainer(
         mlp(seed=init_seed),
@@ -73,6 +75,22 @@ def test_float64_resume_mid_lbfgs_is_exact(tmp_path):
     )
     for a, b in zip(straight.model.parameters(), resumed.model.parameters(), strict=True):
         assert a.dtype == torch.float64 and torch.equal(a, b)
+
+
+@pytest.mark.parametrize("second", ["ssbfgs", "ssbroyden", "gauss_newton"])
+def test_resume_mid_second_order_stage_is_exact(tmp_path, second):
+    straight = make_trainer(tmp_path / "a", second=second).fit()
+    with pytest.raises(Crash):
+        make_trainer(tmp_path / "b", checkpoint_every=24, crash_at=26, second=second).fit()
+    state = torch.load(tmp_path / "b" / "last.pt", weights_only=True)["optimizer"]["state"]
+    assert state["iterations"] > 0
+    if second != "gauss_newton":  # the float32 model's inverse Hessian stays float64
+        assert state["H"].dtype == torch.float64 and state["H"].shape == (25, 25)
+    resumed = make_trainer(tmp_path / "b", init_seed=1, second=second).fit(resume=tmp_path / "b")
+    for a, b in zip(straight.model.parameters(), resumed.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert _without_time(resumed.history) == _without_time(straight.history)
+    assert straight.history[-1]["loss"] < straight.history[N_ADAM - 1]["loss"]
 
 
 class Constant(Objective):

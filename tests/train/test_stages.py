@@ -4,20 +4,50 @@ import pytest
 import torch
 
 from kinn.train import Stage
+from kinn.train.optim import LBFGS, SSBFGS, GaussNewton, SSBroyden
+from kinn.train.stages import default_lr
 
 
 def _params():
     return [torch.nn.Parameter(torch.zeros(3))]
 
 
-def test_lbfgs_defaults_to_strong_wolfe_single_iteration_with_room_to_search():
-    opt, sched = Stage("lbfgs", 10, 1.0).build(_params())
+def test_lbfgs_is_kinns_own_single_iteration_with_room_to_search():
+    opt, sched = Stage("lbfgs", 10).build(_params())
     group = opt.param_groups[0]
-    assert isinstance(opt, torch.optim.LBFGS) and sched is None
-    assert group["line_search_fn"] == "strong_wolfe" and group["max_iter"] == 1
-    assert group["max_eval"] > 1
+    assert isinstance(opt, LBFGS) and sched is None
+    assert group["max_iter"] == 1 and group["max_evals"] > 1 and group["lr"] == 1.0
     opt, _ = Stage("lbfgs", 10, 1.0, max_iter=5, history_size=7).build(_params())
     assert opt.param_groups[0]["max_iter"] == 5 and opt.param_groups[0]["history_size"] == 7
+
+
+@pytest.mark.parametrize(
+    ("name", "cls", "lr"),
+    [
+        ("adam", torch.optim.Adam, 1e-3),
+        ("sgd", torch.optim.SGD, 1e-3),
+        ("lbfgs", LBFGS, 1.0),
+        ("ssbfgs", SSBFGS, 1.0),
+        ("ssbroyden", SSBroyden, 1.0),
+        ("gauss_newton", GaussNewton, 1.0),
+    ],
+)
+def test_lr_none_takes_the_optimizers_own_default(name, cls, lr):
+    stage = Stage(name, 3)
+    assert stage.lr == lr == default_lr(name) and stage.to_dict()["lr"] == lr
+    opt, _ = stage.build(_params())
+    assert isinstance(opt, cls) and opt.param_groups[0]["lr"] == lr
+
+
+def test_second_order_stages_keep_the_objective_fixed():
+    kinds = {n: Stage(n, 1).closure_kind for n in ("adam", "lbfgs", "ssbroyden", "gauss_newton")}
+    assert kinds == {
+        "adam": None,
+        "lbfgs": "loss",
+        "ssbroyden": "loss",
+        "gauss_newton": "residuals",
+    }
+    assert not Stage("adam", 1).fixed_objective and Stage("ssbfgs", 1).fixed_objective
 
 
 @pytest.mark.parametrize(

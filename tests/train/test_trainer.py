@@ -35,7 +35,7 @@ def test_adam_then_lbfgs_fits_and_lbfgs_keeps_improving(tmp_path):
     assert "rel_l2_u" in header
 
 
-def test_plain_callable_objective_float64_and_static_weights():
+def test_function_objective_via_from_losses_float64_and_static_weights():
     x = torch.linspace(-1, 1, 20, dtype=torch.float64).unsqueeze(1)
     seen = {}
 
@@ -45,7 +45,7 @@ def test_plain_callable_objective_float64_and_static_weights():
 
     result = Trainer(
         mlp(),
-        objective,
+        Objective.from_losses(objective),
         Stage("adam", 30, 1e-2),
         weights={"zero": 10.0},
         dtype=torch.float64,
@@ -81,7 +81,7 @@ def test_objective_parameters_are_trained_and_reported():
 
 
 def test_early_stopping_stops_after_patience_steps_without_improvement():
-    flat = lambda m: {"const": (m(torch.zeros(1, 1)) * 0).sum() + 1.0}  # noqa: E731
+    flat = Objective.from_losses(lambda m: {"const": (m(torch.zeros(1, 1)) * 0).sum() + 1.0})
     result = Trainer(
         mlp(),
         flat,
@@ -145,9 +145,9 @@ def test_bad_trainer_arguments_raise_value_error(kwargs, match):
 
 
 def test_bad_objective_output_and_unknown_weight_name_raise_value_error():
-    with pytest.raises(ValueError, match="objective="):
+    with pytest.raises(ValueError, match="objective must be a kinn.train.Objective"):
         Trainer(mlp(), 42, Stage("adam", 5, 1e-2))
-    vector = lambda m: {"pde": m(torch.zeros(3, 1))}  # noqa: E731
+    vector = Objective.from_losses(lambda m: {"pde": m(torch.zeros(3, 1))})
     with pytest.raises(ValueError, match="'pde' is \\(3, 1\\): expected a scalar"):
         Trainer(mlp(), vector, Stage("adam", 5, 1e-2), progress=False).fit()
     with pytest.raises(ValueError, match="weights key 'pdee'"):
@@ -161,9 +161,41 @@ def test_max_grad_norm_clips_the_update():
     nn.init.constant_(model.weight, 0.0)
     Trainer(
         model,
-        lambda m: {"far": (m(torch.ones(1, 1)) - 1000.0).pow(2).sum()},
+        Objective.from_losses(lambda m: {"far": (m(torch.ones(1, 1)) - 1000.0).pow(2).sum()}),
         Stage("sgd", 1, 1.0),
         max_grad_norm=0.5,
         progress=False,
     ).fit()
     assert float(model.weight.detach()) == pytest.approx(0.5)
+
+
+def test_dtype_none_follows_the_default_dtype_at_construction():
+    model = mlp()  # built in float32
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        trainer = Trainer(model, SineFit(), Stage("adam", 2), progress=False)
+    finally:
+        torch.set_default_dtype(previous)
+    assert trainer.dtype == torch.float64
+    assert next(trainer.model.parameters()).dtype == torch.float64
+    assert trainer.fit().history[-1]["loss"] > 0
+    assert Trainer(mlp(), SineFit(), Stage("adam", 2)).dtype == torch.float32
+
+
+def test_objective_is_an_objective_and_a_function_is_wrapped_explicitly():
+    def fit(model):
+        return {"fit": model(torch.zeros(2, 1)).square().mean()}
+
+    class DuckTyped:
+        def losses(self, model):
+            return fit(model)
+
+    for wrong in (fit, DuckTyped()):
+        with pytest.raises(ValueError, match=r"must be a kinn.train.Objective .*from_losses"):
+            Trainer(mlp(), wrong, Stage("adam", 2))
+    wrapped = Objective.from_losses(fit)
+    assert isinstance(wrapped, Objective) and set(wrapped.losses(mlp())) == {"fit"}
+    assert Trainer(mlp(), wrapped, Stage("adam", 2), progress=False).fit().steps == 2
+    with pytest.raises(ValueError, match="fn must be a callable"):
+        Objective.from_losses({"fit": 1.0})
