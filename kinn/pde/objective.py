@@ -231,7 +231,7 @@ class PDEObjective(Objective):
                 )
             if self.point_weights == "rba" and name in self.lam:
                 r = self.lam[name] * (r[:, None] if r.ndim == 1 else r)
-            out[name] = term.weight**0.5 * r
+            out[name] = self.weights[name] ** 0.5 * r
         return out
 
 

@@ -16,7 +16,7 @@ import sympy
 import torch
 from torch import nn
 
-from kinn.train import Stage, Trainer
+from kinn.train import Objective, Stage, Trainer
 
 from .fit import CandidateFit, EdgeFit, SelectionRule, fit_edge
 from .library import Candidate, Library, default_library
@@ -420,7 +420,7 @@ def _train(
     """One :class:`kinn.train.Trainer` stage, in memory and silent."""
     trainer = Trainer(
         model,
-        losses,
+        Objective.from_losses(losses),
         stage,
         dtype=dtype,
         validate_every=None,
