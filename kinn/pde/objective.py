@@ -38,6 +38,10 @@ class PDEObjective(Objective):
     weights, so resume is exact. ``validate`` reports ``rel_l2_<name>`` for every field and
     derived field with a reference, and each inverse parameter's value ``param_<name>``
     (and its error when the true value is known).
+
+    Distributed training (:meth:`shard`): every rank draws the whole point set (the same
+    seeds, so the same points, for every sampler and rejection rule) and computes on its
+    contiguous block of each term's points; the blocks in rank order are the whole set.
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class PDEObjective(Objective):
         self.points: dict[str, dict] = {}
         self.lam: dict[str, torch.Tensor] = {}
         self.redraws: dict[str, bool] = {}  # which terms draw new points on resample
+        self.comm = None  # set by shard(): this rank computes on its block of the points
         self._draw(seed, first=True)
         auto = self.value_weight() if any(self._auto(t) for t in self.terms) else 1.0
         self.weights: dict[str, float] = {
@@ -107,6 +112,34 @@ class PDEObjective(Objective):
                 pts = term.points(sampling, self.form)
                 self.points[name] = {k: v.to(self.device, self.dtype) for k, v in pts.items()}
                 self.lam.pop(name, None)
+        if self.comm is not None:
+            self._check_shards()
+
+    def shard(self, comm) -> None:
+        """Compute on this rank's block of every term's points from now on; ``losses``
+        then returns shares whose sum over the ranks is the loss on all points (see
+        :meth:`kinn.train.Objective.shard`). Every term needs at least one point per rank.
+        """
+        self.comm = comm
+        self._check_shards()
+        self.lam = {k: v[comm.block(len(v))] for k, v in self.lam.items()}
+
+    def _check_shards(self) -> None:
+        for name, pts in self.points.items():
+            n = len(pts["x"])
+            if n < self.comm.world_size:
+                raise ValueError(
+                    f"loss term {name!r} points must number at least the {self.comm.world_size} "
+                    f"ranks (one each), got {n}; give the term more points"
+                )
+
+    def _local(self, name: str) -> dict[str, torch.Tensor]:
+        """The points of term ``name`` this rank computes on (views, no copies)."""
+        pts = self.points[name]
+        if self.comm is None:
+            return pts
+        block = self.comm.block(len(pts["x"]))
+        return {k: v[block] for k, v in pts.items()}
 
     def resample(self, generator: torch.Generator) -> None:
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
@@ -124,22 +157,42 @@ class PDEObjective(Objective):
         ctx = _Context(self.problem, self._model(model), self.derivatives)
         out = {}
         for name, term in zip(self.names, self.terms):
-            pts = self.points[name]
+            pts = self._local(name)
+            if self.comm is not None:
+                out[name] = self.weights[name] * self._share(name, term, ctx, pts)
+                continue
             if self.point_weights == "rba" and self.form != ENERGY:
                 r = term.residual(ctx, pts, self.form)
                 if r is not None:
-                    if r.ndim == 1:
-                        r = r[:, None]
-                    prev = self.lam.get(name)
-                    if prev is None:
-                        prev = torch.ones_like(r.detach())
-                    lam = residual_point_weights(r, prev)
-                    if torch.is_grad_enabled():
-                        self.lam[name] = lam
-                    out[name] = self.weights[name] * ((lam * r) ** 2).mean()
+                    r = self._attend(name, r[:, None] if r.ndim == 1 else r)
+                    out[name] = self.weights[name] * (r**2).mean()
                     continue
             out[name] = self.weights[name] * term.loss(ctx, pts, self.form)
         return out
+
+    def _share(self, name: str, term: Term, ctx: _Context, pts: dict) -> torch.Tensor:
+        """This rank's share of term ``name``: a mean square over all ranks' points is this
+        block's sum of squares over the total count; an integral (a term without pointwise
+        residual) is already a sum over its points."""
+        r = term.residual(ctx, pts, self.form)
+        if r is None:
+            return term.loss(ctx, pts, self.form)
+        r = r[:, None] if r.ndim == 1 else r
+        if self.point_weights == "rba" and self.form != ENERGY:
+            scale = self.comm.max(r.detach().abs().max().reshape(1))[0]
+            r = self._attend(name, r, scale)
+        return (r**2).sum() / (len(self.points[name]["x"]) * r.shape[1])
+
+    def _attend(self, name: str, r: torch.Tensor, scale=None) -> torch.Tensor:
+        """``lam * r`` with the residual-based point weights ``lam`` of term ``name``, updated
+        (and kept) when gradients are on; ``r: (n, k)``."""
+        prev = self.lam.get(name)
+        if prev is None:
+            prev = torch.ones_like(r.detach())
+        lam = residual_point_weights(r, prev, scale=scale)
+        if torch.is_grad_enabled():
+            self.lam[name] = lam
+        return lam * r
 
     # ---- weights -----------------------------------------------------------------------------
     def _auto(self, term: Term) -> bool:
@@ -194,7 +247,12 @@ class PDEObjective(Objective):
 
     # ---- state -------------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"points": self.points, "lam": self.lam}
+        """The whole point set and point weights (gathered from every rank when sharded:
+        a collective), the same on every rank."""
+        lam = self.lam
+        if self.comm is not None:
+            lam = {k: self.comm.gather_rows(v) for k, v in lam.items()}
+        return {"points": self.points, "lam": lam}
 
     def load_state_dict(self, state: dict) -> None:
         self.points = {
@@ -202,6 +260,8 @@ class PDEObjective(Objective):
             for k, d in state["points"].items()
         }
         self.lam = {k: v.to(self.device, self.dtype) for k, v in state["lam"].items()}
+        if self.comm is not None:
+            self.lam = {k: v[self.comm.block(len(v))] for k, v in self.lam.items()}
 
     def to(self, device: torch.device | str, dtype: torch.dtype) -> PDEObjective:
         self.device, self.dtype = torch.device(device), dtype
@@ -222,7 +282,7 @@ class PDEObjective(Objective):
         ctx = _Context(self.problem, self._model(model), self.derivatives)
         out = {}
         for name, term in zip(self.names, self.terms):
-            r = term.residual(ctx, self.points[name], self.form)
+            r = term.residual(ctx, self._local(name), self.form)
             if r is None:
                 raise ValueError(
                     f"loss term {name!r} ({type(term).__name__}, {self.form} form) must be a "

@@ -39,6 +39,21 @@ class Objective:
         """
         raise NotImplementedError
 
+    def shard(self, comm) -> None:
+        """Keep only this rank's share of the points, for distributed training (optional).
+
+        ``comm`` is the trainer's :class:`kinn.train.distributed.Communicator`. From now on
+        (resampling included) :meth:`losses` returns each term's *share*: values whose sum
+        over the ranks is the term on the union of the shards, e.g. ``sum(r ** 2) / n_all``
+        for a mean square over ``n_all`` points in all, the rank's own part of the sum for a
+        quadrature integral. :meth:`residuals` returns this rank's rows (the trainer divides
+        by the row count over all ranks). :meth:`state_dict` must stay the same on every
+        rank (the whole point set), since rank 0 alone writes checkpoints; it may use
+        ``comm``'s collectives, which every rank calls. Objectives without it are
+        replicated: every rank computes the whole loss.
+        """
+        raise NotImplementedError
+
     def parameters(self) -> Iterable[nn.Parameter]:
         """Extra trainable parameters (e.g. unknown physical constants of an inverse problem)."""
         return ()

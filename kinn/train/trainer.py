@@ -21,6 +21,7 @@ from kinn.train.checkpoint import (
     seed_everything,
     set_rng_state,
 )
+from kinn.train.distributed import Communicator
 from kinn.train.history import History
 from kinn.train.monitor import main_metric, parse_early_stopping, should_stop, update_best
 from kinn.train.objective import Objective, overrides
@@ -118,6 +119,12 @@ class Trainer:
             (a line search and curvature pairs need the loss's true gradient).
         callbacks: callables ``cb(row) -> bool | None`` run after each history row;
             returning ``True`` stops the run.
+        distributed: train on every rank of the initialised ``torch.distributed`` process
+            group (see :func:`kinn.train.init_distributed`). An objective with ``shard``
+            keeps one share of the points per rank; loss terms and gradients are summed
+            across ranks, so every rank takes the same step as one process on all the points
+            would. Rank 0 alone validates, runs the callbacks, shows progress and writes
+            files (all ranks read a checkpoint to resume).
     """
 
     def __init__(
@@ -140,6 +147,7 @@ class Trainer:
         progress: bool = True,
         max_grad_norm: float | None = None,
         callbacks: Iterable[Callable[[dict], bool | None]] = (),
+        distributed: bool = False,
     ):
         if not isinstance(model, nn.Module):
             raise ValueError(f"model={type(model).__name__}: expected a torch.nn.Module")
@@ -191,6 +199,22 @@ class Trainer:
         self.model = model.to(device=self.device, dtype=self.dtype)
         self.objective = objective
         self.objective.to(self.device, self.dtype)
+        if not isinstance(distributed, bool):
+            raise ValueError(f"distributed must be True or False, got {distributed!r}")
+        # comm: the ranks of a distributed run (None: one process). sharded: each rank has
+        # a share of the points, so terms and gradients are summed across ranks; otherwise
+        # every rank computes the same whole loss and nothing needs exchanging.
+        self.comm = Communicator(self.device) if distributed else None
+        self.sharded = self.comm is not None and overrides(self.objective, "shard")
+        if self.sharded:
+            self.objective.shard(self.comm)
+        elif self.comm is not None and self.comm.world_size > 1:
+            warnings.warn(
+                f"objective {type(self.objective).__name__} has no shard(): every rank "
+                "computes the whole loss (no speed-up)",
+                stacklevel=2,
+            )
+        self.is_main = self.comm is None or self.comm.is_main
         self._objective_params = list(self.objective.parameters())
         with torch.no_grad():
             for p in self._objective_params:
@@ -221,7 +245,11 @@ class Trainer:
             seed_everything(self.seed)
             generator.manual_seed(self.seed)
             self.term_weights.load_state_dict({"factors": {}})  # a second fit starts afresh
-        if self.out_dir is not None:
+            if self.comm is not None:  # every rank starts from rank 0's parameters
+                with torch.no_grad():
+                    for p in self.params:
+                        p.copy_(self.comm.broadcast(p.detach().clone()))
+        if self.out_dir is not None and self.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         if self.resample_every and not overrides(self.objective, "state_dict"):
             warnings.warn(
@@ -230,7 +258,7 @@ class Trainer:
                 stacklevel=2,
             )
         total = sum(s.steps for s in self.stages)
-        bar = ProgressLine(total, self.progress)
+        bar = ProgressLine(total, self.progress and self.is_main)
         start_step, start = run.step, time.perf_counter()
         elapsed0 = run.elapsed_s
         stop_reason, final_loss = "completed", math.nan
@@ -240,6 +268,8 @@ class Trainer:
                 if index != run.stage:
                     run.stage, run.stage_step = index, 0
                 opt, sched = stage.build(self.params)
+                if self.sharded and hasattr(opt, "communicator"):
+                    opt.communicator = self.comm  # it gathers the ranks' residual rows
                 if saved_opt is not None:
                     opt.load_state_dict(saved_opt["optimizer"])
                     if sched is not None:
@@ -334,13 +364,20 @@ class Trainer:
         def closure():
             opt.zero_grad(set_to_none=True)
             terms = self._losses()
+            totals = self._sum_terms(terms)
             first = not record
             if first:
-                check(terms)
+                check(totals)
                 if update_weights:
-                    self.term_weights.update(terms, self.params)
+                    reduce = self._sum_grads if self.sharded else None
+                    self.term_weights.update(terms, self.params, reduce=reduce)
             loss = sum(self.term_weights[name] * value for name, value in terms.items())
             loss.backward()
+            if self.sharded:
+                grads = self._sum_grads([p.grad for p in self.params])
+                for p, g in zip(self.params, grads):
+                    p.grad = g
+                loss = sum(self.term_weights[name] * value for name, value in totals.items())
             if first:
                 grads = [p.grad for p in self.params if p.grad is not None]
                 norms = [torch.linalg.vector_norm(g) for g in grads]
@@ -350,20 +387,30 @@ class Trainer:
                 torch.nn.utils.clip_grad_norm_(self.params, self.max_grad_norm)
             if first:
                 record["loss"] = float(loss.detach())
-                record["terms"] = {name: float(value.detach()) for name, value in terms.items()}
+                record["terms"] = {name: float(value.detach()) for name, value in totals.items()}
             return loss
 
         def residual_closure():
             residuals = self._residuals()
+            counts = {name: r.numel() for name, r in residuals.items()}
+            if self.sharded:  # means and row counts over the union of the shards
+                sums = [r.detach().square().sum() for r in residuals.values()]
+                sizes = [torch.tensor(float(n), device=self.device) for n in counts.values()]
+                stats = self.comm.sum(torch.stack(sums + sizes).to(torch.float64))
+                k = len(counts)
+                counts = {name: int(n) for name, n in zip(counts, stats[k:].tolist())}
+                means = {name: stats[i] / counts[name] for i, name in enumerate(counts)}
             if not record:
-                terms = {name: r.detach().square().mean() for name, r in residuals.items()}
+                if not self.sharded:
+                    means = {name: r.detach().square().mean() for name, r in residuals.items()}
+                terms = means
                 check(terms)
                 weighted = {k: self.term_weights[k] * float(v) for k, v in terms.items()}
                 record["loss"] = sum(weighted.values())
                 record["terms"] = {name: float(value) for name, value in terms.items()}
             return torch.cat(
                 [
-                    math.sqrt(self.term_weights[name] / r.numel()) * r.reshape(-1)
+                    math.sqrt(self.term_weights[name] / counts[name]) * r.reshape(-1)
                     for name, r in residuals.items()
                 ]
             )
@@ -383,6 +430,37 @@ class Trainer:
         run.stage_step += 1
         return record
 
+    # ------------------------------------------------------------------ several ranks
+
+    def _sum_terms(self, terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The loss terms over all ranks (detached); ``terms`` itself in one process."""
+        if not self.sharded:
+            return terms
+        totals = self.comm.sum(torch.stack([t.detach() for t in terms.values()]))
+        return dict(zip(terms, totals))
+
+    def _sum_grads(self, grads: list[torch.Tensor | None]) -> list[torch.Tensor | None]:
+        """Gradients w.r.t. ``self.params`` summed over the ranks in one all-reduce; ``None``
+        where no rank has one (so that Adam leaves such parameters alone, as in one process)."""
+        flat = [
+            (g if g is not None else torch.zeros_like(p)).reshape(-1)
+            for g, p in zip(grads, self.params)
+        ]
+        used = torch.tensor([g is not None for g in grads], dtype=self.dtype, device=self.device)
+        total = self.comm.sum(torch.cat([*flat, used]))
+        out, offset = [], 0
+        for p, u in zip(self.params, total[-len(grads) :].tolist()):
+            n = p.numel()
+            out.append(total[offset : offset + n].view_as(p) if u > 0 else None)
+            offset += n
+        return out
+
+    def _on_main(self, fn: Callable[[], object]):
+        """``fn()`` on rank 0, its result on every rank."""
+        if self.comm is None:
+            return fn()
+        return self.comm.broadcast_object(fn() if self.is_main else None)
+
     # ------------------------------------------------------------------ bookkeeping
 
     def _after_step(self, run: _Run, stage: Stage, opt, sched, generator, record: dict) -> str:
@@ -401,7 +479,8 @@ class Trainer:
             row["lr"] = record["lr"]
             row["time_s"] = run.elapsed_s
             if validate:
-                for key, value in self.objective.validate(self.model).items():
+                metrics = self._on_main(lambda: dict(self.objective.validate(self.model)))
+                for key, value in metrics.items():
                     if key in row:
                         raise ValueError(
                             f"validation metric {key!r}: clashes with a history column"
@@ -416,8 +495,9 @@ class Trainer:
                     self._save(run, opt, sched, generator, self.out_dir / "best.pt")
             if es is not None and should_stop(run.stopper, row, es, validate):
                 reason = "early_stopping"
-            for cb in self.callbacks:
-                if cb(dict(row)) is True:
+            if self.callbacks:
+                stops = self._on_main(lambda: [cb(dict(row)) is True for cb in self.callbacks])
+                if True in stops:
                     reason = "callback"
         every = self.checkpoint_every is not None and run.step % self.checkpoint_every == 0
         if self.out_dir is not None and (every or stage_end or reason != "completed"):
@@ -429,7 +509,7 @@ class Trainer:
         return reason
 
     def _write_history(self, run: _Run) -> None:
-        if self.out_dir is not None and run.history.rows:
+        if self.out_dir is not None and run.history.rows and self.is_main:
             run.history.write(self.out_dir)
 
     # ------------------------------------------------------------------ checkpoints
@@ -462,7 +542,11 @@ class Trainer:
             "best": run.best,
             "stopper": run.stopper,
         }
-        return atomic_save(ckpt, path)
+        if self.is_main:
+            atomic_save(ckpt, path)
+        if self.comm is not None:
+            self.comm.barrier()  # the file is complete before any rank may read it
+        return path
 
     def _restore(self, ckpt: dict, run: _Run, generator: torch.Generator) -> dict:
         """Load ``ckpt`` into the model, objective and ``run``; returns optimizer state."""

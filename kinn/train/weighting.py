@@ -19,6 +19,7 @@ them; :func:`residual_point_weights` is the update it calls.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -63,12 +64,23 @@ class TermWeights:
         """Whether the adaptive factors update before step ``step + 1``."""
         return self.method is not None and step % self.update_every == 0
 
-    def update(self, terms: dict[str, torch.Tensor], params: list[torch.Tensor]) -> None:
-        """Recompute the adaptive factors from the unweighted ``terms`` (graphs are retained)."""
+    def update(
+        self,
+        terms: dict[str, torch.Tensor],
+        params: list[torch.Tensor],
+        reduce: Callable[[list[torch.Tensor | None]], list[torch.Tensor | None]] | None = None,
+    ) -> None:
+        """Recompute the adaptive factors from the unweighted ``terms`` (graphs are retained).
+
+        ``reduce`` maps each term's gradients w.r.t. ``params`` (``None`` where unused) to
+        the whole gradient, in a distributed run where ``terms`` are this rank's shares.
+        """
         params = [p for p in params if p.requires_grad]
         grads = {}
         for name, term in terms.items():
             g = torch.autograd.grad(term, params, retain_graph=True, allow_unused=True)
+            if reduce is not None:
+                g = reduce(list(g))
             flat = [x.reshape(-1) for x in g if x is not None]
             grads[name] = torch.cat(flat) if flat else torch.zeros(1)
         if self.method == "gradnorm":
@@ -124,6 +136,7 @@ def residual_point_weights(
     *,
     gamma: float = 0.999,
     eta: float = 0.01,
+    scale: torch.Tensor | float | None = None,
 ) -> torch.Tensor:
     """Residual-based attention update (Anagnostopoulos et al. 2024, RBA).
 
@@ -138,6 +151,8 @@ def residual_point_weights(
         weights: previous weights of the same shape, or ``None`` to start from zero.
         gamma: decay of the previous weights, in ``[0, 1)``.
         eta: step size of the update, positive.
+        scale: ``max|r|`` over every point of the term, when ``residual`` holds only some
+            of them (one rank's share in distributed training); default ``residual``'s own.
 
     Returns:
         New weights, same shape, dtype and device as ``residual``.
@@ -153,7 +168,8 @@ def residual_point_weights(
         raise ValueError(
             f"weights of shape {tuple(weights.shape)}: expected the residual shape {tuple(r.shape)}"
         )
-    scale = r.max()
+    if scale is None:
+        scale = r.max()
     if scale > 0:
         return gamma * weights.detach() + eta * r / scale
     return gamma * weights.detach()

@@ -21,6 +21,11 @@ class ClosureOptimizer(torch.optim.Optimizer):
     """
 
     closure_kind = "loss"
+    #: Set by the trainer in distributed runs whose ranks hold shares of the points (a
+    #: :class:`kinn.train.distributed.Communicator`). Loss closures need nothing from it:
+    #: their closure returns the loss summed over the ranks and leaves the summed gradient.
+    #: Residual closures return this rank's rows; the optimizer combines them through it.
+    communicator = None
 
     def __init__(self, params: Iterable[torch.nn.Parameter], defaults: dict[str, Any]):
         super().__init__(params, defaults)

@@ -24,6 +24,13 @@ included; the step comes from one thin SVD of ``J``. The Jacobian dominates the 
 costs some hundreds of L-BFGS iterations' worth of passes; each trial step one evaluation of
 the residuals), so this is for small networks: ``n`` up to a few thousand parameters, ``M``
 up to a few thousand residuals.
+
+Distributed (a ``communicator`` set by the trainer): each rank builds the Jacobian rows of its
+own residuals, and the rows of all ranks are gathered, in rank order, into the whole ``J``
+and ``r`` on every rank, which then solve the same problem. Gathering rows, rather than
+summing the normal equations ``J^T J`` and ``J^T r`` across ranks, keeps the SVD of ``J``
+above (the Gram matrix would square its condition number) and the step of one process; the
+price is ``M x n`` numbers per step through the network, no more than the SVD itself reads.
 """
 
 from __future__ import annotations
@@ -102,12 +109,12 @@ class GaussNewton(ClosureOptimizer):
         if not st:
             st.update(numel=self._numel, iterations=0, evals=0, mu=None, stall_loss=None)
         r = self._residuals(closure)
-        rho = r.detach().reshape(-1).to(torch.float64)
+        rho = self._rows(r.detach().reshape(-1).to(torch.float64))
         loss0 = float(rho @ rho)
-        loss = r.detach().square().sum()
+        loss = r.detach().square().sum() if self.communicator is None else rho.square().sum()
         if not math.isfinite(loss0) or st["stall_loss"] == loss0:
             return loss
-        J = self._jacobian(r, group["jacobian"])
+        J = self._rows(self._jacobian(r, group["jacobian"], rho.numel()))
         del r  # frees the graph before the trial evaluations
         if not bool(torch.isfinite(J).all()):
             st["stall_loss"] = loss0  # the same point would give the same Jacobian again
@@ -122,7 +129,10 @@ class GaussNewton(ClosureOptimizer):
             eta = lr * 0.5**k
             self._scatter(x + eta * p)
             rt = self._residuals(closure).detach().reshape(-1).to(torch.float64)
-            trial = float(rt @ rt)
+            trial = rt @ rt
+            if self.communicator is not None:
+                trial = self.communicator.sum(trial.reshape(1))
+            trial = float(trial)
             if math.isfinite(trial) and trial < best_loss:
                 best_loss, best_eta = trial, eta
             elif best_eta > 0:
@@ -149,19 +159,26 @@ class GaussNewton(ClosureOptimizer):
             )
         return r
 
-    def _jacobian(self, r: torch.Tensor, route: str) -> torch.Tensor:
-        """``d r / d x``: ``(M, n)`` float64."""
+    def _rows(self, x: torch.Tensor) -> torch.Tensor:
+        """Every rank's rows of ``x`` in rank order (``x`` itself in one process)."""
+        return x if self.communicator is None else self.communicator.gather_rows(x)
+
+    def _jacobian(self, r: torch.Tensor, route: str, total: int | None = None) -> torch.Tensor:
+        """``d r / d x``: ``(m, n)`` float64 for this rank's ``m`` residuals of ``total``
+        (default ``m``)."""
         m, n = r.numel(), self._numel
-        if m * n > _MAX_JACOBIAN_ENTRIES:
+        total = m if total is None else total
+        if total * n > _MAX_JACOBIAN_ENTRIES:
             raise ValueError(
                 f"GaussNewton residuals x parameters must be at most {_MAX_JACOBIAN_ENTRIES}, "
-                f"got {m} x {n}: the Jacobian would take {8 * m * n / 2**30:.1f} GiB. Use "
-                "fewer collocation points, or Stage('ssbroyden', ...)."
+                f"got {total} x {n}: the Jacobian would take {8 * total * n / 2**30:.1f} GiB. "
+                "Use fewer collocation points, or Stage('ssbroyden', ...)."
             )
         if route == "auto":
             # A double-backward pass costs 1-5 backward passes (kinn's B-spline layers have a
-            # fused backward but differentiate their backward in plain PyTorch).
-            route = "rows" if m <= 4 * n else "columns"
+            # fused backward but differentiate their backward in plain PyTorch). Every rank
+            # decides from the total, so that all take the same route.
+            route = "rows" if total <= 4 * n else "columns"
         J = torch.zeros(m, n, dtype=torch.float64, device=r.device)
         if route == "rows":
             onehot = torch.zeros_like(r)
