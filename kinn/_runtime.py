@@ -93,16 +93,27 @@ def idle_cpus(interval: float = 0.1) -> float:
     return len(cpus) * (after[0] - before[0]) / (after[1] - before[1])
 
 
-def thread_count(threads: int | str = "auto", interval: float = 0.1) -> int:
+def launcher_rank() -> int:
+    """This process's rank under ``torchrun`` (its ``RANK`` variable), else 0."""
+    return int(os.environ.get("RANK", "0"))
+
+
+def local_ranks() -> int:
+    """How many ranks ``torchrun`` started on this machine (``LOCAL_WORLD_SIZE``), else 1."""
+    return max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+
+
+def thread_count(threads: int | str = "auto", interval: float = 0.1, share: int = 1) -> int:
     """The number of intra-op threads for a run.
 
     ``threads`` is a positive integer (taken as is) or ``"auto"``: one thread per usable CPU
-    that is at least 80 % idle now, and at least one. Another busy process then costs this
-    run its core instead of stalling every parallel region.
+    that is at least 80 % idle now, divided among the ``share`` processes that start
+    together on this machine (the ranks of a torchrun node), and at least one. Another busy
+    process then costs this run its core instead of stalling every parallel region.
     """
     if threads == "auto":
         cpus = len(usable_cpus())
-        return max(1, min(cpus, int(idle_cpus(interval) + 0.2)))
+        return max(1, min(cpus, int(idle_cpus(interval) + 0.2)) // share)
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be 'auto' or a positive integer, got {threads!r}")
     return threads

@@ -12,12 +12,16 @@ torch is imported only once the run's thread policy is set (``threads``, see
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import difflib
 import importlib
+import math
 import os
 import re
+import shutil
 import sys
+import tempfile
 import traceback
 import typing
 from collections.abc import Iterator
@@ -35,7 +39,8 @@ from omegaconf.errors import OmegaConfBaseException
 from kinn import _runtime
 from kinn.app import schema
 from kinn.app.build import ConfigError, innermost_code, one_line, plain
-from kinn.app.record import record_failure, record_interrupt
+from kinn.app.record import FAILED, record_failure, record_interrupt
+from kinn.app.sweep import objective
 
 CONF = Path(importlib.import_module("kinn.conf").__file__).resolve().parent
 CONFIG_PATH = "pkg://kinn.conf"
@@ -102,8 +107,18 @@ def _launch(config_name: str, argv: list[str]) -> int:
     task = _fit_job if config_name == "fit" else (lambda cfg: _solve_job(cfg, failures))
     job = hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=config_name)(task)
     claimed: dict[str, str] = {}  # Hydra resolves the run folder more than once per run
+    rank = _runtime.launcher_rank()
+    scratch = None
+    if rank > 0:
+        # Under torchrun rank 0 claims the run folder and writes there; the other ranks learn
+        # it from rank 0 (kinn.app.ranks) and give Hydra a scratch folder of their own.
+        scratch = tempfile.mkdtemp(prefix=f"kinn-rank{rank}-")
+        if not any(a.startswith("hydra.output_subdir=") for a in argv):
+            argv = [*argv, "hydra.output_subdir=null"]
 
     def unique(base: str) -> str:
+        if scratch is not None:
+            return scratch
         if base not in claimed:
             claimed[base] = _claim(base)
         return claimed[base]
@@ -120,10 +135,17 @@ def _launch(config_name: str, argv: list[str]) -> int:
         job()
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
         if saved_env is None:
             os.environ.pop("HYDRA_FULL_ERROR", None)
         else:
             os.environ["HYDRA_FULL_ERROR"] = saved_env
+    # Jobs in other processes (joblib, submitit) cannot report to `failures`: their
+    # metrics.json, gathered into the sweep's table, can.
+    given = [a.split("=", 1)[1] for a in argv if a.startswith("hydra.sweep.dir=")]
+    folders = [*claimed.values(), *given]
+    failures += [f"job {j}" for j in _failed_jobs(folders) if f"job {j}" not in failures]
     if failures:
         print(f"kinn: {len(failures)} job(s) failed: {', '.join(failures)}", file=sys.stderr)
         return 1
@@ -148,47 +170,69 @@ def _claim(base: str) -> str:
         return str(candidate)
 
 
-def _solve_job(cfg: DictConfig, failures: list[str]) -> None:
+def _failed_jobs(folders) -> list[str]:
+    """Jobs marked failed in the ``sweep.csv`` of any of ``folders`` (this sweep's own)."""
+    failed = []
+    for folder in folders:
+        table = Path(folder) / "sweep.csv"
+        if table.is_file():
+            with open(table, newline="") as f:
+                failed += [row["job"] for row in csv.DictReader(f) if row["status"] == FAILED]
+    return failed
+
+
+def _solve_job(cfg: DictConfig, failures: list[str]) -> float:
+    """Run one job; returns its sweep objective (:func:`kinn.app.sweep.objective`, NaN when
+    it failed), which Hydra's Optuna sweeper minimises."""
     hc = HydraConfig.get()
     out, overrides = Path(hc.runtime.output_dir), list(hc.overrides.task)
     sweep = hc.mode == RunMode.MULTIRUN
+    main_rank = _runtime.launcher_rank() == 0  # under torchrun, rank 0 alone writes files
     try:
         with _thread_policy(plain(cfg.threads)) as threads:
             from kinn.app.solve import solve  # imports torch: after the thread policy
 
-            solve(cfg, out, threads=threads)
+            return objective(solve(cfg, out, threads=threads))
     except KeyboardInterrupt:
-        hint = record_interrupt(cfg, out, overrides)
+        hint = record_interrupt(cfg, out, overrides) if main_rank else ""
         print(f"\nkinn: interrupted; {hint}", file=sys.stderr, flush=True)
         raise
     except ConfigError as err:
-        record_failure(cfg, out, one_line(str(err)), overrides, bug=False)
+        if main_rank:
+            record_failure(cfg, out, one_line(str(err)), overrides, bug=False)
         if not sweep:
             raise _Abort(str(err)) from None
         failures.append(f"job {hc.job.num}")
         print(f"kinn: error: job {hc.job.num}: {one_line(str(err))}", file=sys.stderr)
     except Exception as err:
-        record = record_failure(cfg, out, f"{type(err).__name__}: {err}", overrides, bug=True)
-        try:
-            err._kinn_error_log = record["error_log"]
-        except AttributeError:  # an exception type without a __dict__
-            pass
+        if main_rank:
+            record = record_failure(cfg, out, f"{type(err).__name__}: {err}", overrides, bug=True)
+            try:
+                err._kinn_error_log = record["error_log"]
+            except AttributeError:  # an exception type without a __dict__
+                pass
         if not sweep:
             raise
         failures.append(f"job {hc.job.num}")
         print(f"kinn: job {hc.job.num} failed:", file=sys.stderr)
         _report_bug(err)
+    return math.nan
 
 
 @contextmanager
 def _thread_policy(threads) -> Iterator[int]:
     """Size torch's thread pool for this run (restored afterwards) and, if torch is not loaded
     yet, let idle OpenMP threads sleep instead of spinning (``OMP_WAIT_POLICY=PASSIVE``
-    unless the environment already sets it)."""
-    if threads == "auto" and os.environ.get("OMP_NUM_THREADS"):
+    unless the environment already sets it).
+
+    Under torchrun, ``auto`` gives each of the node's ranks its share of the idle cores
+    (torchrun's own ``OMP_NUM_THREADS=1`` is not the user's choice). joblib's workers get
+    ``OMP_NUM_THREADS`` = cores / jobs from joblib, which ``auto`` follows like a user's."""
+    share = _runtime.local_ranks()
+    if threads == "auto" and os.environ.get("OMP_NUM_THREADS") and share == 1:
         threads = None  # the user chose for the whole machine: torch follows OMP_NUM_THREADS
     try:
-        count = None if threads is None else _runtime.thread_count(threads)
+        count = None if threads is None else _runtime.thread_count(threads, share=share)
     except ValueError as err:
         raise ConfigError(str(err)) from None
     if "torch" not in sys.modules:

@@ -81,6 +81,7 @@ class TrainerConfig:
     progress: bool = True
     max_grad_norm: float | None = None
     early_stopping: dict[str, Any] | None = None
+    distributed: bool = False  # train on the ranks torchrun starts (see docs/app.md)
 
 
 @dataclass

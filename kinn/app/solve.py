@@ -28,6 +28,7 @@ from kinn.app.build import (
     plain,
 )
 from kinn.app.outputs import plot_field, write_vtu
+from kinn.app.ranks import join_ranks
 from kinn.app.record import FINISHED, write_json
 from kinn.train import DivergenceError, seed_everything
 from kinn.train.checkpoint import CheckpointError, load_checkpoint
@@ -74,12 +75,17 @@ def solve(cfg: DictConfig, out_dir: Path | None = None, threads: int | None = No
     ``resume`` names a run that already holds every configured step (no new directory)."""
     start = time.perf_counter()
     out = Path(out_dir or HydraConfig.get().runtime.output_dir).resolve()
+    ranks = join_ranks(cfg, out)  # trainer.distributed: rank 0's folder, rank 0 writes
+    out, main = (out, True) if ranks is None else (ranks.out_dir, ranks.is_main)
     out.mkdir(parents=True, exist_ok=True)
     resume, ckpt = read_resume(cfg.resume) if cfg.resume else (None, None)
     stages = plain(cfg.trainer.stages)
     if ckpt is not None and ckpt["step"] >= sum(s["steps"] for s in stages):
+        if not main:
+            return {"status": NOTHING_TO_DO}
         return _nothing_to_do(out, cfg.resume, resume, ckpt["step"], stages)
-    atomic_write_text(OmegaConf.to_yaml(cfg, resolve=True), out / "config.yaml")
+    if main:
+        atomic_write_text(OmegaConf.to_yaml(cfg, resolve=True), out / "config.yaml")
 
     t = cfg.trainer
     seed_everything(int(t.seed))  # before the network exists: its initialisation repeats
@@ -104,11 +110,14 @@ def solve(cfg: DictConfig, out_dir: Path | None = None, threads: int | None = No
     )
     total = sum(s.steps for s in trainer.stages)
     parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    print(
-        f"kinn: {problem_name} | {model_name} | form={form} | {parameters} parameters | "
-        f"{total} steps" + (f" | resuming {resume} at step {ckpt['step']}" if resume else ""),
-        flush=True,
-    )
+    if main:
+        print(
+            f"kinn: {problem_name} | {model_name} | form={form} | {parameters} parameters | "
+            f"{total} steps"
+            + (f" | {ranks.world_size} ranks" if ranks else "")
+            + (f" | resuming {resume} at step {ckpt['step']}" if resume else ""),
+            flush=True,
+        )
     try:
         result = trainer.fit(resume=resume)
     except DivergenceError as err:
@@ -128,6 +137,8 @@ def solve(cfg: DictConfig, out_dir: Path | None = None, threads: int | None = No
             f"resume={cfg.resume!r}: its network does not fit model={model_name} "
             f"({str(err).splitlines()[0].strip()}); expected the model the run was trained with"
         ) from None
+    if not main:  # rank 0 evaluates the model and writes the outputs
+        return {"status": FINISHED, "rank": ranks.rank, "final_loss": result.final_loss}
     _move_history(out)
 
     fields = _evaluate(problem, trainer.model, trainer.dtype, trainer.device)
@@ -159,6 +170,7 @@ def solve(cfg: DictConfig, out_dir: Path | None = None, threads: int | None = No
         "dtype": plain(t.dtype),
         "device": str(trainer.device),
         "threads": threads,
+        "ranks": ranks.world_size if ranks else 1,
         "seed": int(t.seed),
         "resumed_from": str(resume) if resume else None,
         "overrides": _overrides(),

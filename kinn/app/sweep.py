@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,17 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from kinn._files import atomic_write_text
+
+
+def objective(metrics: dict) -> float:
+    """A run's figure of merit, what a sweeper such as Optuna minimises: the relative L2
+    error of the problem's first field with a reference (the first entry of ``rel_l2`` in
+    ``metrics.json``: ``u`` for the Poisson problems), else the final loss; NaN for a run
+    that did not finish."""
+    if metrics.get("status") != "finished":
+        return math.nan
+    errors = metrics.get("rel_l2") or {}
+    return float(next(iter(errors.values()), metrics.get("final_loss", math.nan)))
 
 
 def collect(sweep_dir: Path) -> list[dict]:

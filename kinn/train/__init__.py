@@ -1,12 +1,14 @@
 """Training engine: stages of optimizers over an objective's loss terms.
 
 Public surface: :class:`Trainer`, :class:`Stage`, :class:`TrainResult`,
-:class:`DivergenceError`, :class:`Objective`, plus helpers the PDE layer uses:
+:class:`DivergenceError`, :class:`Objective`, :func:`init_distributed` (training on the
+ranks torchrun starts), plus helpers the PDE layer uses:
 :func:`seed_everything`, :func:`residual_point_weights`, :func:`field_errors`. The
 second-order optimizers behind the stages live in :mod:`kinn.train.optim`.
 """
 
 from kinn.train.checkpoint import seed_everything
+from kinn.train.distributed import init_distributed
 from kinn.train.objective import Objective
 from kinn.train.stages import Stage
 from kinn.train.trainer import DivergenceError, Trainer, TrainResult
@@ -20,6 +22,7 @@ __all__ = [
     "TrainResult",
     "Trainer",
     "field_errors",
+    "init_distributed",
     "residual_point_weights",
     "seed_everything",
 ]
