@@ -275,6 +275,8 @@ def describe(err: BaseException) -> str:
         if group and err.options is not None:
             known = sorted(o for o in err.options if not o.endswith("_schema"))
             message = f"{group}={name}: unknown option; expected one of: {', '.join(known)}"
+            if group.startswith("hydra/"):  # joblib, submitit_*, optuna come from plugins
+                message += " (Hydra's launcher and sweeper plugins: pip install 'kinn[sweeps]')"
             return message + _did_you_mean(name, known)
     if isinstance(err, OmegaConfBaseException):
         return _omegaconf_message(err)

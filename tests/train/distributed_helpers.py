@@ -21,7 +21,7 @@ STAGES = [
     Stage("ssbroyden", 3),
     Stage("gauss_newton", 2),
 ]
-CASES = ("strong", "energy", "attention", "resume", "replicated")
+CASES = ("strong", "energy", "attention", "resume", "replicated", "resume_other_world")
 
 
 def _problem():
@@ -56,13 +56,16 @@ def run_case(case: str, out_dir: Path, distributed: bool) -> dict:
                 net, pde, Stage("adam", 6, 1e-2), adaptive=adaptive, resample_every=2, **options
             )
             result = trainer.fit()
-        elif case == "resume":  # two stages, then all four from that checkpoint
+        elif case.startswith("resume"):  # two stages, then all four from that checkpoint
             pde = problem.objective(net, "strong", n_interior=24)
             Trainer(net, pde, STAGES[:2], out_dir=out_dir, **options).fit()
+            checkpoint = out_dir / "last.pt"
+            if case == "resume_other_world":  # the one-process run's checkpoint
+                checkpoint = out_dir.parent / "resume_single" / "last.pt"
             net = _net()
             pde = problem.objective(net, "strong", n_interior=24)
             trainer = Trainer(net, pde, STAGES, out_dir=out_dir, **options)
-            result = trainer.fit(resume=out_dir / "last.pt")
+            result = trainer.fit(resume=checkpoint)
         elif case == "replicated":  # an objective without shard(): every rank does it all
             from train_helpers import SineFit, mlp
 

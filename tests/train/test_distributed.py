@@ -88,9 +88,12 @@ def test_every_stage_ran_and_trained(runs):
     assert losses[-1] < 0.1 * losses[0]
 
 
-def test_resume_continues_a_distributed_run_exactly(runs):
+@pytest.mark.parametrize("case", ["resume", "resume_other_world"])
+def test_resume_continues_a_run_exactly_on_two_ranks(runs, case):
+    """From the two ranks' own checkpoint, or from one process's: checkpoints hold the whole
+    point set, whatever the number of ranks that wrote them."""
     uninterrupted, _ = runs[0]["strong"]
-    _, resumed = runs[0]["resume"]
+    _, resumed = runs[0][case]
     a = [row["loss"] for row in uninterrupted["history"]]
     b = [row["loss"] for row in resumed[0]["history"]]
     assert len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
