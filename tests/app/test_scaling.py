@@ -195,3 +195,9 @@ def test_slurm_launcher_config_writes_an_array_job_for_sbatch(run_kinn, tmp_path
     ):
         assert line in text.splitlines(), (line, text)
     assert "srun" in text and "-m submitit.core._submit" in text
+
+
+def test_an_unknown_launcher_names_the_plugins_extra(run_kinn):
+    code, _, err = run_kinn("-m", "hydra/launcher=jobli")
+    assert code == 2 and err.count("\n") == 1
+    assert "hydra/launcher=jobli: unknown option" in err and "pip install 'kinn[sweeps]'" in err
