@@ -68,6 +68,7 @@ def test_wheel_installs_nothing_but_kinn(installed):
         "kinn/conf/config.yaml",
         "kinn/conf/problem/poisson1d.yaml",
         "kinn/conf/trainer/quick.yaml",
+        "kinn/conf/hydra/launcher/slurm.yaml",
         "kinn/problems/__init__.py",
         "kinn/problems/data/plate_hole_fem_grid.npz",
         "kinn/nn/_native_kan.c",
