@@ -262,6 +262,8 @@ def _fit_job(cfg: DictConfig) -> None:
 def _is_user_error(err: BaseException) -> bool:
     if isinstance(err, ConfigError | HydraException | OmegaConfBaseException):
         return True
+    if type(err).__module__.startswith("submitit"):
+        return True  # sbatch refused the job array: a partition, account or limit to fix
     # Hydra rejects conflicting flags (--cfg with -m, ...) with a plain ValueError.
     code = innermost_code(err)
     origin = Path(code.co_filename).parts if code is not None else ()
