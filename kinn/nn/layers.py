@@ -22,6 +22,7 @@ from .bspline import (
     _check_grid,
     bspline_basis_general,
     bspline_matrix,
+    _is_uniform,
     scatter_dense,
     uniform_grid,
     uniform_local,
@@ -213,8 +214,10 @@ class BSplineKANLayer(KANLayer):
         return torch.stack([self.grid[:, 0], self.grid[:, -1]], dim=1)
 
     def _spacing(self):
+        """First knot and inverse spacing ``(I,)`` of a uniform grid (from its ends: in float32
+        the ends are exact where single spacings carry the knots' rounding)."""
         lo = self.grid[:, 0]
-        return lo, 1.0 / (self.grid[:, 1] - lo)
+        return lo, self.grid_size / (self.grid[:, -1] - lo)
 
     def matrices(self, order: int) -> list[list[list[float]]]:
         """``[M_0, .., M_order]`` as nested lists (scalar Horner coefficients), cached."""
@@ -248,8 +251,7 @@ class BSplineKANLayer(KANLayer):
             self.spline_weight = nn.Parameter(
                 self.spline_weight.new_empty(self.in_features, self.n_basis, self.out_features)
             )
-        spacing = grid.diff(dim=1)
-        self.uniform = bool(torch.allclose(spacing, spacing[:, :1], rtol=1e-9, atol=0))
+        self.uniform = _is_uniform(grid)
 
     @torch.no_grad()
     def _refit(self, new_grid: torch.Tensor, samples: torch.Tensor) -> None:
@@ -260,8 +262,13 @@ class BSplineKANLayer(KANLayer):
         self._set_grid_shape(new_grid)
         self.grid = new_grid.to(self.grid)
         new_basis = self.basis(samples.to(self.grid.dtype)).to(torch.float64)  # (P, I, K')
-        coef = torch.linalg.lstsq(new_basis.permute(1, 0, 2), old.permute(1, 0, 2)).solution
-        self.spline_weight.data = coef.to(self.spline_weight.dtype)
+        # gelsd, not the default gelsy: gelsy's last bits change from call to call on the same
+        # input, and a refined network must be reproducible from its seed
+        coef = torch.linalg.lstsq(
+            new_basis.permute(1, 0, 2), old.permute(1, 0, 2), driver="gelsd"
+        ).solution
+        # lstsq returns a permuted layout; L-BFGS needs contiguous gradients (.view(-1))
+        self.spline_weight.data = coef.to(self.spline_weight.dtype).contiguous()
 
     def _samples(self, bounds: torch.Tensor, per_interval: int = 12) -> torch.Tensor:
         p = max(256, per_interval * (self.grid_size + self.degree) * 2)
