@@ -20,9 +20,9 @@ from .activations import activation, activation_derivatives
 from .bspline import (
     _check_degree,
     _check_grid,
+    _is_uniform,
     bspline_basis_general,
     bspline_matrix,
-    _is_uniform,
     scatter_dense,
     uniform_grid,
     uniform_local,

@@ -11,7 +11,7 @@ from torch import nn
 from .activations import activation
 from .layers import BSplineKANLayer, ChebyshevKANLayer
 
-__all__ = ["KAN", "MLP"]
+__all__ = ["HIDDEN_DOMAIN", "KAN", "MLP"]
 
 
 def _check_width(width) -> list[int]:
@@ -19,6 +19,11 @@ def _check_width(width) -> list[int]:
     if not width or len(width) < 2 or not all(isinstance(w, int) and w >= 1 for w in width):
         raise ValueError(f"width must be a list of >= 2 positive integers, got {width!r}")
     return width
+
+
+# Grid range of B-spline hidden layers. Their inputs are the previous layer's outputs, not
+# normalised coordinates; a wider grid keeps them inside it, where the splines are shaped.
+HIDDEN_DOMAIN = (-4.0, 4.0)
 
 
 class KAN(nn.Module):
@@ -29,7 +34,10 @@ class KAN(nn.Module):
         basis: ``"bspline"`` (matrix-form B-splines) or ``"chebyshev"``.
         grid: B-spline intervals per input.
         degree: B-spline degree, or the Chebyshev polynomial degree.
-        domain: ``(lo, hi)`` for every layer, or one pair per layer (B-spline only).
+        domain: ``(lo, hi)`` of the first layer's grid (normalise inputs to it), or one pair
+            per layer (then ``hidden_domain`` is not used). B-spline only.
+        hidden_domain: ``(lo, hi)`` of the grids of the layers after the first; ``None``:
+            :data:`HIDDEN_DOMAIN`, ``(-4, 4)``. B-spline only.
         base: base-branch activation (default ``"silu"`` for B-splines, none for Chebyshev).
         bias: learnable output biases.
     """
@@ -41,6 +49,7 @@ class KAN(nn.Module):
         grid: int = 10,
         degree: int = 3,
         domain=(-1.0, 1.0),
+        hidden_domain=None,
         base: str | None = "default",
         bias: bool = True,
     ):
@@ -49,7 +58,7 @@ class KAN(nn.Module):
         self.basis = basis
         n_layers = len(self.width) - 1
         if basis == "bspline":
-            domains = _per_layer_domains(domain, n_layers)
+            domains = _per_layer_domains(domain, hidden_domain, n_layers)
             base = "silu" if base == "default" else base
             layers = [
                 BSplineKANLayer(i, o, grid=grid, degree=degree, domain=d, base=base, bias=bias)
@@ -102,13 +111,14 @@ class KAN(nn.Module):
         return f"width={self.width}, basis={self.basis!r}"
 
 
-def _per_layer_domains(domain, n_layers: int) -> list:
+def _per_layer_domains(domain, hidden_domain, n_layers: int) -> list:
     items = list(domain) if isinstance(domain, Sequence) else None
     if items and all(isinstance(d, Sequence) for d in items):
         if len(items) != n_layers:
             raise ValueError(f"domain has {len(items)} pairs but the network has {n_layers} layers")
         return items
-    return [domain] * n_layers
+    hidden = HIDDEN_DOMAIN if hidden_domain is None else hidden_domain
+    return [domain] + [hidden] * (n_layers - 1)
 
 
 class MLP(nn.Module):
