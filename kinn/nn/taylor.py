@@ -25,6 +25,7 @@ backward) and the reference the kernel is tested against.
 from __future__ import annotations
 
 import os
+import threading
 
 import torch
 
@@ -122,17 +123,28 @@ def _columns(index: torch.Tensor, n_local: int, n_basis: int) -> torch.Tensor:
     return torch.stack([start + l for l in range(n_local)], dim=-1).view(n, i * n_local)
 
 
-_WORKSPACE: dict[tuple, torch.Tensor] = {}
+class _Workspace(threading.local):
+    """Scratch buffers of the calling thread, by (slot, device, dtype).
+
+    Per thread, so networks running in several threads at once never share a buffer; a
+    thread's buffers go when it ends.
+    """
+
+    def __init__(self):
+        self.buffers: dict[tuple, torch.Tensor] = {}
+
+
+_WORKSPACE = _Workspace()
 _REUSE = os.environ.get("KINN_REUSE_BUFFERS", "1") != "0"
 
 
 def release_workspace() -> None:
-    """Free the feature buffers that KAN layers keep between steps."""
-    _WORKSPACE.clear()
+    """Free the feature buffers that KAN layers keep between steps (this thread's)."""
+    _WORKSPACE.buffers.clear()
 
 
 def _buffer(slot: str, shape: tuple[int, ...], like: torch.Tensor, zero: bool, reuse: bool):
-    """A scratch tensor; with ``reuse`` a view of a buffer kept per (slot, device, dtype).
+    """A scratch tensor; with ``reuse`` a view of this thread's buffer for (slot, device, dtype).
 
     Feature matrices are several MB and built twice per step. Fresh allocations of that size
     come back from the OS as untouched pages and fault on first write, which can cost more
@@ -145,9 +157,10 @@ def _buffer(slot: str, shape: tuple[int, ...], like: torch.Tensor, zero: bool, r
     for n in shape:
         numel *= n
     key = (slot, like.device, like.dtype)
-    buf = _WORKSPACE.get(key)
+    buffers = _WORKSPACE.buffers
+    buf = buffers.get(key)
     if buf is None or buf.numel() < numel:
-        buf = _WORKSPACE[key] = like.new_empty(numel)
+        buf = buffers[key] = like.new_empty(numel)
     out = buf[:numel].view(shape)
     return out.zero_() if zero else out
 
