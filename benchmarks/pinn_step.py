@@ -73,7 +73,7 @@ def run_case(case: dict) -> dict:
     def step():
         opt.zero_grad(set_to_none=True)
         if use_jet:
-            lap = jet(net, x, order=2, hessian="diag", method="jet").laplacian()
+            lap = jet(net, x, order=2, hessian="diag", derivatives="jet").laplacian()
         else:
             xg = x.detach().requires_grad_()
             lap = laplacian(net(xg), xg)

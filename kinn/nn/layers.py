@@ -122,6 +122,14 @@ class KANLayer(nn.Module):
         self._check_input(x)
         return kan_rows(self, x.unsqueeze(0), _VALUE_ONLY)[0]
 
+    def jet_rows(self, J: torch.Tensor, layout: RowLayout) -> torch.Tensor:
+        """Taylor rows ``(R, N, I)`` -> ``(R, N, O)`` (the jet protocol of :mod:`kinn.diff`).
+
+        The chain rule on the bases, one product with the stacked weight, and a written-out
+        backward (the fused kernel where it applies).
+        """
+        return kan_rows(self, J, layout)
+
     def edge_values(self, x: torch.Tensor) -> torch.Tensor:
         """Every edge function at its input, ``phi_io(x_i)``: ``(N, I, O)``.
 

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .activations import activation
+from .activations import activation, activation_derivatives
 from .layers import BSplineKANLayer, ChebyshevKANLayer
+from .taylor import RowLayout
 
 __all__ = ["HIDDEN_DOMAIN", "KAN", "MLP"]
 
@@ -79,6 +80,12 @@ class KAN(nn.Module):
             x = layer(x)
         return x
 
+    def jet_rows(self, J: torch.Tensor, layout: RowLayout) -> torch.Tensor:
+        """Taylor rows ``(R, N, width[0])`` -> ``(R, N, width[-1])``, layer by layer."""
+        for layer in self.layers:
+            J = layer.jet_rows(J, layout)
+        return J
+
     def activations(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Inputs of every layer and the output: ``[x, h_1, .., y]``."""
         out = [x]
@@ -146,6 +153,14 @@ class MLP(nn.Module):
         for layer in self.layers[:-1]:
             x = activation(self.activation, layer(x))
         return self.layers[-1](x)
+
+    def jet_rows(self, J: torch.Tensor, layout: RowLayout) -> torch.Tensor:
+        """Taylor rows ``(R, N, width[0])`` -> ``(R, N, width[-1])``."""
+        name = self.activation
+        for layer in self.layers[:-1]:
+            J = layout.linear(J, layer.weight, layer.bias)
+            J = layout.pointwise(J, lambda v, order: activation_derivatives(name, v, order))
+        return layout.linear(J, self.layers[-1].weight, self.layers[-1].bias)
 
     def extra_repr(self) -> str:
         return f"width={self.width}, activation={self.activation!r}"

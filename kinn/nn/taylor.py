@@ -36,7 +36,13 @@ __all__ = ["RowLayout", "kan_rows", "release_workspace"]
 
 
 class RowLayout:
-    """Which rows a stacked jet holds: value, d gradient rows, then Hessian pairs."""
+    """Which rows a stacked jet ``J: (R, N, c)`` holds, and the chain rule on them.
+
+    Row 0 holds the values v ``(N, c)``, rows ``1..d`` the first derivatives g_a with respect
+    to the network input (order >= 1), then one row per Hessian pair ``(pa[p], pb[p])``
+    (order 2). A module that supports jets maps such a stack to its own output's stack (see
+    :mod:`kinn.diff`); :meth:`pointwise` and :meth:`linear` are the two building blocks.
+    """
 
     def __init__(self, d: int = 0, order: int = 0, pairs: tuple[list[int], list[int]] = ([], [])):
         self.d, self.order = d, order
@@ -49,6 +55,31 @@ class RowLayout:
         g = J[1 : 1 + d] if self.order >= 1 else None
         H = J[1 + d :] if self.order >= 2 else None
         return J[0], g, H
+
+    def pointwise(self, J: torch.Tensor, derivatives) -> torch.Tensor:
+        """Rows of ``f(v)`` for an elementwise f: ``derivatives(v, order) -> [f, f', ..]``.
+
+        ``f(v)``, ``f'(v) g_a``, ``f''(v) g_a g_b + f'(v) H_ab``. J ``(R, N, c)`` -> the same
+        shape, or ``(R, N, c, K..)`` when f maps each entry to several values (a basis
+        expansion: ``derivatives`` returns tensors ``(N, c, K..)``).
+        """
+        v, g, H = self.split(J)
+        fs = derivatives(v, self.order)
+        extra = (1,) * (fs[0].dim() - v.dim())
+        g = None if g is None else g.reshape(*g.shape, *extra)
+        H = None if H is None else H.reshape(*H.shape, *extra)
+        return self.chain(fs, g, H)
+
+    def linear(self, J: torch.Tensor, weight: torch.Tensor, bias=None) -> torch.Tensor:
+        """Rows of ``F.linear(v, weight, bias)``: weight ``(o, c)``, the bias on row 0 only.
+
+        J ``(R, N, c)`` -> ``(R, N, o)``; all rows in one matrix product.
+        """
+        R, N, c = J.shape
+        out = (J.reshape(R * N, c) @ weight.t()).view(R, N, -1)
+        if bias is not None:
+            out = torch.cat([out[:1] + bias, out[1:]], dim=0)
+        return out
 
     def chain(self, fs, g, H, out=None):
         """Rows of ``f(v)`` from ``fs = [f, f', f'']`` (any trailing shape broadcast with g, H).

@@ -30,7 +30,7 @@ def _run(monkeypatch, native: bool, net, x, order, hessian):
         out = net(xg)
         loss = out.square().sum() + out.sin().sum()
     else:
-        j = jet(net, xg, order=order, hessian=hessian, method="jet")
+        j = jet(net, xg, order=order, hessian=hessian, derivatives="jet")
         second = j.hess if order == 2 else j.grad
         loss = j.value.square().sum() + (j.grad**3).sum() + second.square().sum()
     loss.backward()
