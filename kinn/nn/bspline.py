@@ -76,6 +76,12 @@ def bspline_matrix(degree: int, derivative: int = 0, dtype=torch.float64) -> tor
     return torch.tensor([[float(c) for c in row] for row in rows], dtype=dtype)
 
 
+@cache
+def matrix_rows(degree: int, order: int) -> tuple[list[list[float]], ...]:
+    """``[M_0, .., M_order]`` of :func:`bspline_matrix` as nested lists (Horner's scalars)."""
+    return tuple(bspline_matrix(degree, r).tolist() for r in range(order + 1))
+
+
 def uniform_grid(
     domain: torch.Tensor | tuple[float, float],
     grid_size: int,
@@ -250,7 +256,7 @@ def bspline_basis(x: torch.Tensor, grid: torch.Tensor, degree: int) -> torch.Ten
     if not torch.compiler.is_compiling() and not _is_uniform(grid):
         raise ValueError("grid knots are not uniform; use bspline_basis_general for them")
     inv_h = grid_size / (grid[:, -1] - grid[:, 0])
-    matrices = [bspline_matrix(degree, r).tolist() for r in (0, 1)]
+    matrices = matrix_rows(degree, 1)
     m, (vals,) = uniform_local(x, grid[:, 0], inv_h, grid_size, matrices, 0)
     return scatter_dense(m, vals, grid_size + degree)
 

@@ -16,19 +16,20 @@ import math
 import torch
 from torch import nn
 
-from .activations import activation, activation_derivatives
+from ._ops import kan_rows
+from .activations import activation
 from .bspline import (
     _check_degree,
     _check_grid,
     _is_uniform,
     bspline_basis_general,
-    bspline_matrix,
+    matrix_rows,
     scatter_dense,
     uniform_grid,
     uniform_local,
 )
-from .chebyshev import chebyshev_basis_derivatives
-from .taylor import RowLayout, kan_rows
+from .chebyshev import tanh_chebyshev_derivatives
+from .taylor import RowLayout
 
 __all__ = ["KANLayer", "BSplineKANLayer", "ChebyshevKANLayer"]
 
@@ -97,6 +98,15 @@ class KANLayer(nn.Module):
     def domain_bounds(self) -> torch.Tensor:
         """Each input's ``[lo, hi]``: ``(I, 2)``."""
         raise NotImplementedError
+
+    def kernel_basis(self):
+        """How the fused CPU kernel evaluates the bases, or None where it cannot.
+
+        ``(basis, degree, grid, lo, inv_h)``: ``"bspline"`` on a uniform grid (``lo``,
+        ``inv_h``: first knot and inverse spacing ``(I,)``), or ``"chebyshev"`` of tanh
+        (``grid`` 1, ``lo`` and ``inv_h`` None).
+        """
+        return None
 
     # -- weights -----------------------------------------------------------------------------
     def masked_coefficients(self) -> torch.Tensor:
@@ -215,7 +225,6 @@ class BSplineKANLayer(KANLayer):
         self.register_buffer("grid", uniform_grid((lo, hi), grid, in_features))
         self.uniform = True
         self.spline_weight = nn.Parameter(torch.empty(in_features, self.n_basis, out_features))
-        self._matrices: list = []
         self.reset_parameters()
 
     def domain_bounds(self) -> torch.Tensor:
@@ -227,11 +236,10 @@ class BSplineKANLayer(KANLayer):
         lo = self.grid[:, 0]
         return lo, self.grid_size / (self.grid[:, -1] - lo)
 
-    def matrices(self, order: int) -> list[list[list[float]]]:
-        """``[M_0, .., M_order]`` as nested lists (scalar Horner coefficients), cached."""
-        if len(self._matrices) <= order:
-            self._matrices = [bspline_matrix(self.degree, r).tolist() for r in range(order + 1)]
-        return self._matrices[: order + 1]
+    def kernel_basis(self):
+        if not self.uniform:
+            return None
+        return ("bspline", self.degree, self.grid_size, *self._spacing())
 
     def local_basis(self, x: torch.Tensor, order: int, first: int = 0):
         """The k+1 non-zero B-splines and derivatives (uniform grid), or all G+k (non-uniform)."""
@@ -239,7 +247,7 @@ class BSplineKANLayer(KANLayer):
             orders = range(first, order + 1)
             return None, [bspline_basis_general(x, self.grid, self.degree, r) for r in orders]
         lo, inv_h = self._spacing()
-        matrices = self.matrices(max(order, 1))
+        matrices = matrix_rows(self.degree, max(order, 1))
         return uniform_local(x, lo, inv_h, self.grid_size, matrices, order, first)
 
     # -- grids -------------------------------------------------------------------------------
@@ -376,21 +384,12 @@ class ChebyshevKANLayer(KANLayer):
         # the range where tanh is far from saturation; used for sampling and initialisation
         return torch.tensor([[-2.0, 2.0]]).expand(self.in_features, 2)
 
+    def kernel_basis(self):
+        return ("chebyshev", self.degree, 1, None, None)
+
     def local_basis(self, x: torch.Tensor, order: int, first: int = 0):
         """``[T(tanh x), d/dx, ..]`` up to order 3 by Faa di Bruno, each dense ``(N, I, n+1)``."""
-        if order > 3:
-            raise ValueError(f"Chebyshev layer derivatives are implemented to order 3, got {order}")
-        t = activation_derivatives("tanh", x, order)
-        T = chebyshev_basis_derivatives(t[0], self.degree, order)
-        t = [None] + [tr.unsqueeze(-1) for tr in t[1:]]
-        out = [T[0]]
-        if order >= 1:
-            out.append(T[1] * t[1])
-        if order >= 2:
-            out.append(T[2] * t[1] ** 2 + T[1] * t[2])
-        if order >= 3:
-            out.append(T[3] * t[1] ** 3 + 3 * T[2] * t[1] * t[2] + T[1] * t[3])
-        return None, out[first:]
+        return None, tanh_chebyshev_derivatives(x, self.degree, order, first)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, degree={self.degree}"
