@@ -739,10 +739,11 @@ int kan_forward(const kan_args *a)
     int failed = check(a);
     if (failed)
         return failed;
-    const layer c = typed(a);
     const int parts = a->parts, N = a->N;
 #pragma omp parallel for num_threads(parts) schedule(static, 1)
     for (int part = 0; part < parts; part++) {
+        /* each thread's own copy: the compiler keeps its fields in registers */
+        const layer c = typed(a);
         tile scratch;
         if (tile_alloc(&scratch, c.R, c.I, c.O, KINN_L, c.G)) {
             failed = 1;
@@ -763,11 +764,11 @@ int kan_backward(const kan_args *a)
     int failed = check(a);
     if (failed)
         return failed;
-    const layer c = typed(a);
     const int parts = a->parts, N = a->N;
-    const long K = c.G + KINN_L - 1, wsize = ((long)c.I * K + (c.F ? c.I : 0)) * c.O;
 #pragma omp parallel for num_threads(parts) schedule(static, 1)
     for (int part = 0; part < parts; part++) {
+        const layer c = typed(a);
+        const long K = c.G + KINN_L - 1, wsize = ((long)c.I * K + (c.F ? c.I : 0)) * c.O;
         tile scratch;
         if (tile_alloc(&scratch, c.R, c.I, c.O, KINN_L, c.G)) {
             failed = 1;
