@@ -41,13 +41,13 @@ def _check_features(name: str, value: int) -> None:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
-def _check_domain(domain) -> tuple[float, float]:
+def _check_domain(domain, name: str = "domain") -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in domain)
     except (TypeError, ValueError):
-        raise ValueError(f"domain must be a pair (lo, hi), got {domain!r}") from None
+        raise ValueError(f"{name} must be a pair (lo, hi), got {domain!r}") from None
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise ValueError(f"domain must satisfy lo < hi (finite), got {domain!r}")
+        raise ValueError(f"{name} must satisfy lo < hi (finite), got {domain!r}")
     return lo, hi
 
 

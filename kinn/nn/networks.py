@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .activations import activation, activation_derivatives
-from .layers import BSplineKANLayer, ChebyshevKANLayer
+from .layers import BSplineKANLayer, ChebyshevKANLayer, _check_domain
 from .taylor import RowLayout
 
 __all__ = ["HIDDEN_DOMAIN", "KAN", "MLP"]
@@ -124,7 +124,9 @@ def _per_layer_domains(domain, hidden_domain, n_layers: int) -> list:
         if len(items) != n_layers:
             raise ValueError(f"domain has {len(items)} pairs but the network has {n_layers} layers")
         return items
-    hidden = HIDDEN_DOMAIN if hidden_domain is None else hidden_domain
+    hidden = (
+        HIDDEN_DOMAIN if hidden_domain is None else _check_domain(hidden_domain, "hidden_domain")
+    )
     return [domain] + [hidden] * (n_layers - 1)
 
 

@@ -46,6 +46,7 @@ def test_compiled_forward_matches_eager():
         ({"width": [2]}, "width"),
         ({"width": [2, 0, 1]}, "width"),
         ({"width": [2, 3, 1], "basis": "fourier"}, "basis"),
+        ({"width": [2, 3, 1], "hidden_domain": (2, -2)}, "hidden_domain"),
     ],
 )
 def test_bad_network_arguments_are_named(kwargs, name):
