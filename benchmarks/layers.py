@@ -2,11 +2,14 @@
 
     python -m benchmarks.layers            # all cases, one JSON line each, then ratio lines
 
+    python -m benchmarks.layers --kinds kinn_bspline,kinn_bspline_loaded --threads 1
+
 Cases (N=4096, widths [64, 64, 64], grid 10, degrees 3, 5, 7; Chebyshev degree = grid +
-degree): kinn's B-spline KAN (fused CPU kernel, and ``_torch``: its PyTorch path), kinn's
-Chebyshev KAN, a tanh MLP of the same widths, a Cox-de
-Boor recursive reference (efficient-kan's algorithm, written here), and pykan's KANLayer when
-pykan is installed. Each case runs in its own process, so peak memory is its own.
+degree): kinn's B-spline KAN (fused CPU kernel; ``_loaded``: a network that received another's
+``state_dict``, as on resume; ``_refined``: grid 5 extended to 10 by ``refine``; ``_torch``: the
+PyTorch path), kinn's Chebyshev KAN, a tanh MLP of the same widths, a Cox-de Boor recursive
+reference (efficient-kan's algorithm, written here), and pykan's KANLayer when pykan is
+installed. Each case runs in its own process, so peak memory is its own.
 """
 
 from __future__ import annotations
@@ -22,6 +25,16 @@ from torch import nn
 from benchmarks.common import measure, pykan_available, run_isolated
 
 N, WIDTHS, GRID = 4096, [64, 64, 64], 10
+KINDS = [
+    "kinn_bspline",
+    "kinn_bspline_loaded",
+    "kinn_bspline_refined",
+    "kinn_bspline_torch",
+    "kinn_chebyshev",
+    "mlp",
+    "recursive",
+    "pykan",
+]
 
 
 class RecursiveKANLayer(nn.Module):
@@ -56,6 +69,12 @@ def build(kind: str, degree: int) -> nn.Module:
 
     if kind in ("kinn_bspline", "kinn_bspline_torch"):
         return KAN(WIDTHS, grid=GRID, degree=degree)
+    if kind == "kinn_bspline_loaded":
+        net = KAN(WIDTHS, grid=GRID, degree=degree)
+        net.load_state_dict(KAN(WIDTHS, grid=GRID, degree=degree).state_dict())
+        return net
+    if kind == "kinn_bspline_refined":
+        return KAN(WIDTHS, grid=GRID // 2, degree=degree).refine(GRID)
     if kind == "kinn_chebyshev":
         return KAN(WIDTHS, basis="chebyshev", degree=GRID + degree)
     if kind == "mlp":
@@ -102,18 +121,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--case", help="run one case (JSON) in this process")
     parser.add_argument("--degrees", default="3,5,7")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated cases")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads per case")
     args = parser.parse_args()
     if args.case:
         print(json.dumps(run_case(json.loads(args.case))))
         return
-    kinds = ["kinn_bspline", "kinn_bspline_torch", "kinn_chebyshev", "mlp", "recursive"]
-    if pykan_available("layers"):
-        kinds.append("pykan")
+    kinds = args.kinds.split(",")
+    if "pykan" in kinds and not pykan_available("layers"):
+        kinds.remove("pykan")
     for degree in (int(d) for d in args.degrees.split(",")):
         rows = {}
         for kind in kinds:
-            rows[kind] = run_isolated("benchmarks.layers", {"kind": kind, "degree": degree})
+            case = {"kind": kind, "degree": degree, "threads": args.threads}
+            rows[kind] = run_isolated("benchmarks.layers", case)
             print(json.dumps(rows[kind]), flush=True)
+        if not {"kinn_bspline", "kinn_bspline_torch", "mlp", "recursive"} <= rows.keys():
+            continue
         ours = rows["kinn_bspline"]
         ratios = {
             "benchmark": "layers_ratio",
@@ -123,6 +147,11 @@ def main() -> None:
             "slowdown_vs_mlp": ours["ms"] / rows["mlp"]["ms"],
             "kernel_vs_torch_path": rows["kinn_bspline_torch"]["ms"] / ours["ms"],
         }
+        for kind in ("kinn_bspline_loaded", "kinn_bspline_refined"):
+            if "ms" in rows.get(kind, {}):
+                ratios[f"{kind.removeprefix('kinn_bspline_')}_vs_fresh"] = (
+                    rows[kind]["ms"] / ours["ms"]
+                )
         if "pykan" in rows and "ms" in rows["pykan"]:
             ratios["speedup_vs_pykan"] = rows["pykan"]["ms"] / ours["ms"]
         print(

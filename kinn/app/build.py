@@ -128,11 +128,6 @@ def build_network(node: Any, in_dim: int, out_dim: int) -> tuple[torch.nn.Module
     if not isinstance(hidden, list) or not all(isinstance(h, int) and h > 0 for h in hidden):
         raise ConfigError(f"model.hidden={hidden!r}: expected a list of positive integers")
     width = [int(in_dim), *hidden, int(out_dim)]
-    hidden_domain = spec.pop("hidden_domain", None)
-    if hidden_domain is not None:
-        # Hidden layers see the previous layer's outputs, not normalised inputs: a wider
-        # grid keeps them inside it, where B-splines are smooth (outside they are clamped).
-        spec["domain"] = [spec.get("domain", [-1.0, 1.0])] + [hidden_domain] * len(hidden)
     return make("model", spec.pop("_target_"), {**spec, "width": width}, given=("width",)), name
 
 

@@ -103,7 +103,7 @@ class KANConfig:
     grid: int = 10
     degree: int = 3
     domain: list[float] = field(default_factory=lambda: [-1.0, 1.0])
-    hidden_domain: list[float] | None = field(default_factory=lambda: [-4.0, 4.0])
+    hidden_domain: list[float] | None = None  # None: kinn.nn.KAN's default
     base: str | None = "default"
     bias: bool = True
 

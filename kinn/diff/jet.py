@@ -9,6 +9,7 @@ rule applied to its bases (:mod:`kinn.nn.taylor`): on a uniform B-spline grid on
 bases and their derivatives (the matrix form with differentiated power vectors) are combined,
 scattered once and multiplied by the stacked weight in a single GEMM, with a hand-written
 backward. The training step then needs one ordinary backward, instead of nested autograd.
+Every module says how rows pass through it (the protocol in :mod:`kinn.diff.rules`).
 """
 
 from __future__ import annotations
@@ -18,14 +19,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from kinn.nn.activations import ACTIVATIONS, activation_derivatives
-from kinn.nn.layers import KANLayer
-from kinn.nn.networks import KAN, MLP
-from kinn.nn.taylor import RowLayout, kan_rows
+from kinn.nn.taylor import RowLayout
 
-from . import operators
+from . import operators, rules
 
-__all__ = ["Jet", "jet", "jet_of", "supports_jet"]
+__all__ = ["Jet", "jet", "jet_of"]
 
 
 @dataclass
@@ -112,10 +110,6 @@ def _add(a, b):
     return None if a is None or b is None else a + b
 
 
-class _Unsupported(Exception):
-    pass
-
-
 def _pairs(d: int, hessian: str) -> tuple[list[int], list[int]]:
     if hessian == "full":
         pairs = [(a, b) for a in range(d) for b in range(a, d)]
@@ -126,83 +120,7 @@ def _pairs(d: int, hessian: str) -> tuple[list[int], list[int]]:
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def _linear(J, weight_t, bias):
-    """Rows ``(R, N, c)`` times ``weight_t (c, o)``; bias on the value row only."""
-    R, N, c = J.shape
-    out = (J.reshape(R * N, c) @ weight_t).view(R, N, -1)
-    if bias is not None:
-        out = torch.cat([out[:1] + bias, out[1:]], dim=0)
-    return out
-
-
-def _activation(J, name, rows: RowLayout):
-    v, g, H = rows.split(J)
-    return rows.chain(activation_derivatives(name, v, rows.order), g, H)
-
-
-_MODULE_ACTIVATIONS = {
-    nn.Tanh: "tanh",
-    nn.SiLU: "silu",
-    nn.GELU: "gelu",
-    nn.Softplus: "softplus",
-    nn.Sigmoid: "sigmoid",
-    nn.Identity: "identity",
-}
-
-
-def _propagate(module: nn.Module, J, rows: RowLayout):
-    if isinstance(module, KAN):
-        for layer in module.layers:
-            J = kan_rows(layer, J, rows)
-        return J
-    if isinstance(module, KANLayer):
-        return kan_rows(module, J, rows)
-    if isinstance(module, MLP):
-        for layer in module.layers[:-1]:
-            J = _activation(_linear(J, layer.weight.t(), layer.bias), module.activation, rows)
-        last = module.layers[-1]
-        return _linear(J, last.weight.t(), last.bias)
-    if isinstance(module, nn.Linear):
-        return _linear(J, module.weight.t(), module.bias)
-    if isinstance(module, nn.Sequential):
-        for child in module:
-            J = _propagate(child, J, rows)
-        return J
-    name = _activation_name(module)
-    if name is None:
-        raise _Unsupported(module)
-    return _activation(J, name, rows)
-
-
-def _activation_name(module: nn.Module) -> str | None:
-    """The jet rule's name for an activation module, or None (other settings: no rule)."""
-    name = _MODULE_ACTIVATIONS.get(type(module))
-    if type(module) is nn.GELU and module.approximate != "none":
-        return None
-    if type(module) is nn.Softplus and (module.beta != 1 or module.threshold != 20):
-        return None
-    return name
-
-
-def supports_jet(net: nn.Module) -> bool:
-    """Whether :func:`jet` propagates through ``net`` natively (else it uses autograd)."""
-    try:
-        _check_modules(net)
-    except _Unsupported:
-        return False
-    return True
-
-
-def _check_modules(module: nn.Module) -> None:
-    if isinstance(module, (KAN, KANLayer, MLP, nn.Linear)):
-        return
-    if isinstance(module, nn.Sequential):
-        for child in module:
-            _check_modules(child)
-        return
-    if _activation_name(module) is not None:
-        return
-    raise _Unsupported(module)
+DERIVATIVES = ("auto", "jet", "autograd")
 
 
 def jet(
@@ -210,7 +128,7 @@ def jet(
     x: torch.Tensor,
     order: int = 2,
     hessian: str = "full",
-    method: str = "auto",
+    derivatives: str = "auto",
 ) -> Jet:
     """Value and derivatives of ``net`` at ``x: (N, d)`` in one forward pass.
 
@@ -218,40 +136,41 @@ def jet(
         order: 0, 1 or 2.
         hessian: ``"full"`` (``hess: (N, m, d, d)``) or ``"diag"`` (``(N, m, d)``: enough for
             Laplacians and u_xx-type terms, cheaper for large d).
-        method: ``"jet"`` (Taylor mode; raises for unsupported modules), ``"autograd"``
-            (nested autograd, any network), or ``"auto"`` (jet when supported, else autograd).
+        derivatives: ``"auto"`` (Taylor-mode jets through every module that supports them,
+            nested autograd for the others), ``"jet"`` (jets only: raises for a module
+            without jet support), or ``"autograd"`` (nested autograd through everything).
 
-    Jets propagate natively through kinn's KAN and MLP, KAN layers (uniform and non-uniform
-    B-splines, Chebyshev), ``nn.Linear``, ``nn.Sequential`` and the activations tanh, sin, silu,
-    gelu (exact), softplus, sigmoid. The result is differentiable with respect to the
+    Jets pass through modules with a ``jet_rows`` method (kinn's KAN, MLP and KAN layers:
+    uniform and non-uniform B-splines, Chebyshev) and torch modules with a registered rule
+    (``nn.Linear``, ``nn.Sequential``, ``nn.Identity``, tanh, silu, sigmoid, exact gelu,
+    softplus); see :mod:`kinn.diff.rules`. The result is differentiable with respect to the
     parameters (and to x), so a loss built from it trains with one ``backward()``.
     """
     if order not in (0, 1, 2):
         raise ValueError(f"order must be 0, 1 or 2, got {order!r}")
-    if method not in ("auto", "jet", "autograd"):
-        raise ValueError(f"method must be 'auto', 'jet' or 'autograd', got {method!r}")
+    if derivatives not in DERIVATIVES:
+        raise ValueError(f"derivatives must be one of {DERIVATIVES}, got {derivatives!r}")
     if x.ndim != 2:
         raise ValueError(f"x must have shape (N, d), got {tuple(x.shape)}")
     _pairs(1, hessian)  # validates the name
-    if method == "auto":
-        method = "jet" if supports_jet(net) else "autograd"
-    if method == "autograd":
-        return jet_of(net, x, order, hessian)
+    bad = None if derivatives == "autograd" else rules.unsupported(net)
+    if derivatives == "jet" and bad is not None:
+        raise ValueError(
+            f"no jet rule for module {type(bad).__name__}; give it a jet_rows method, "
+            "register a rule (kinn.diff.register_jet_rule), or use derivatives='auto'"
+        )
+    if derivatives == "autograd" or bad is net:
+        return jet_of(net, x, order, hessian)  # nothing to gain from rows at the top
     N, d = x.shape
-    rows = RowLayout(d, order, _pairs(d, hessian))
+    layout = RowLayout(d, order, _pairs(d, hessian))
     eye = torch.eye(d, dtype=x.dtype, device=x.device)
     parts = [x.unsqueeze(0)]
     if order >= 1:
         parts.append(eye[:, None, :].expand(d, N, d))
     if order >= 2:
-        parts.append(x.new_zeros(len(rows.pa), N, d))  # the input's own Hessian vanishes
-    try:
-        J = _propagate(net, torch.cat(parts, dim=0), rows)
-    except _Unsupported as err:
-        raise ValueError(
-            f"no jet rule for module {type(err.args[0]).__name__}; use method='autograd' or 'auto'"
-        ) from None
-    return _unstack(J, rows, hessian)
+        parts.append(x.new_zeros(len(layout.pa), N, d))  # the input's own Hessian vanishes
+    J = rules.push_rows(net, torch.cat(parts, dim=0), layout)
+    return _unstack(J, layout, hessian)
 
 
 def _unstack(J, rows: RowLayout, hessian: str) -> Jet:
@@ -299,6 +218,3 @@ def jet_of(fn, x: torch.Tensor, order: int = 2, hessian: str = "full") -> Jet:
         else:
             hess = operators.hessian(u, xg)
     return Jet(u, grad, hess, diag=hessian == "diag")
-
-
-assert set(_MODULE_ACTIVATIONS.values()) <= set(ACTIVATIONS)

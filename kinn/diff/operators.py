@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["divergence", "grad", "hessian", "jacobian", "laplacian", "partial"]
+__all__ = ["divergence", "grad", "hessian", "laplacian", "partial"]
 
 
 def _check(u: torch.Tensor, x: torch.Tensor) -> None:
@@ -30,9 +30,6 @@ def grad(u: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """First derivatives ``du_i/dx_j``: ``(N, m, d)``."""
     _check(u, x)
     return torch.stack([_grad_of_column(u[:, i], x) for i in range(u.shape[1])], dim=1)
-
-
-jacobian = grad
 
 
 def divergence(u: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

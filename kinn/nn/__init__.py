@@ -4,10 +4,11 @@ from .activations import ACTIVATIONS, activation_derivatives
 from .bspline import bspline_basis, bspline_basis_general, bspline_matrix, uniform_grid
 from .chebyshev import chebyshev_basis
 from .layers import BSplineKANLayer, ChebyshevKANLayer, KANLayer
-from .networks import KAN, MLP
+from .networks import HIDDEN_DOMAIN, KAN, MLP
 
 __all__ = [
     "ACTIVATIONS",
+    "HIDDEN_DOMAIN",
     "KAN",
     "MLP",
     "BSplineKANLayer",

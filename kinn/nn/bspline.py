@@ -76,6 +76,12 @@ def bspline_matrix(degree: int, derivative: int = 0, dtype=torch.float64) -> tor
     return torch.tensor([[float(c) for c in row] for row in rows], dtype=dtype)
 
 
+@cache
+def matrix_rows(degree: int, order: int) -> tuple[list[list[float]], ...]:
+    """``[M_0, .., M_order]`` of :func:`bspline_matrix` as nested lists (Horner's scalars)."""
+    return tuple(bspline_matrix(degree, r).tolist() for r in range(order + 1))
+
+
 def uniform_grid(
     domain: torch.Tensor | tuple[float, float],
     grid_size: int,
@@ -104,6 +110,23 @@ def uniform_grid(
         raise ValueError(f"domain must have lo < hi for every input, got {domain.tolist()}")
     steps = torch.linspace(0, 1, grid_size + 1, dtype=torch.float64, device=domain.device)
     return (lo + (hi - lo) * steps).to(dtype)
+
+
+def _is_uniform(grid: torch.Tensor) -> bool:
+    """Whether every row of knots ``(I, G+1)`` is evenly spaced, up to float32 round-off.
+
+    Knots computed in float64 and stored in float32 are uneven by up to an ulp of the largest
+    knot, so the tolerance scales with epsilon and the knots' magnitude (a fixed relative
+    tolerance sent every float32 grid to the slow non-uniform path). It is float32's epsilon
+    (or the dtype's, if coarser) in float64 too: float64 layers are commonly float32 layers
+    converted with ``.double()``, whose knots keep float32's rounding. Uniform layers use the
+    ends and ``G`` only (:meth:`BSplineKANLayer._spacing`), so that rounding does not matter.
+    """
+    g = grid.shape[1] - 1
+    h = (grid[:, -1:] - grid[:, :1]) / g
+    eps = max(torch.finfo(grid.dtype).eps, torch.finfo(torch.float32).eps)
+    tol = 8 * eps * grid.abs().amax(dim=1, keepdim=True)
+    return bool(((grid.diff(dim=1) - h).abs() <= tol).all())
 
 
 def _check_degree(degree: int) -> None:
@@ -230,13 +253,10 @@ def bspline_basis(x: torch.Tensor, grid: torch.Tensor, degree: int) -> torch.Ten
         )
     grid_size = grid.shape[1] - 1
     _check_grid(grid_size)
-    h = grid[:, 1] - grid[:, 0]
-    if not torch.compiler.is_compiling():
-        spacing = grid.diff(dim=1)
-        if not torch.allclose(spacing, h[:, None], rtol=1e-6, atol=0):
-            raise ValueError("grid knots are not uniform; use bspline_basis_general for them")
-    inv_h = 1.0 / h
-    matrices = [bspline_matrix(degree, r).tolist() for r in (0, 1)]
+    if not torch.compiler.is_compiling() and not _is_uniform(grid):
+        raise ValueError("grid knots are not uniform; use bspline_basis_general for them")
+    inv_h = grid_size / (grid[:, -1] - grid[:, 0])
+    matrices = matrix_rows(degree, 1)
     m, (vals,) = uniform_local(x, grid[:, 0], inv_h, grid_size, matrices, 0)
     return scatter_dense(m, vals, grid_size + degree)
 

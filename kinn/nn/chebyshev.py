@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["chebyshev_basis", "chebyshev_basis_derivatives"]
+from .activations import activation_derivatives
+
+__all__ = ["chebyshev_basis", "chebyshev_basis_derivatives", "tanh_chebyshev_derivatives"]
 
 
 def _check_degree(degree: int) -> None:
@@ -46,3 +48,24 @@ def chebyshev_basis_derivatives(x: torch.Tensor, degree: int, order: int) -> lis
                 cols.append(nxt)
         out.append(torch.stack(cols, dim=-1))
     return out
+
+
+def tanh_chebyshev_derivatives(x: torch.Tensor, degree: int, order: int, first: int = 0):
+    """``[d^r/dx^r T_j(tanh x)]`` for r = first..order (<= 3), each ``(N, I, n+1)``.
+
+    The t-derivatives of ``T_j(t)`` by :func:`chebyshev_basis_derivatives`, composed with
+    ``t = tanh(x)`` by Faa di Bruno's formula.
+    """
+    if order > 3:
+        raise ValueError(f"Chebyshev layer derivatives are implemented to order 3, got {order}")
+    t = activation_derivatives("tanh", x, order)
+    T = chebyshev_basis_derivatives(t[0], degree, order)
+    t = [None] + [tr.unsqueeze(-1) for tr in t[1:]]
+    out = [T[0]]
+    if order >= 1:
+        out.append(T[1] * t[1])
+    if order >= 2:
+        out.append(T[2] * t[1] ** 2 + T[1] * t[2])
+    if order >= 3:
+        out.append(T[3] * t[1] ** 3 + 3 * T[2] * t[1] * t[2] + T[1] * t[3])
+    return out[first:]

@@ -16,18 +16,20 @@ import math
 import torch
 from torch import nn
 
-from .activations import activation, activation_derivatives
+from ._ops import kan_rows
+from .activations import activation
 from .bspline import (
     _check_degree,
     _check_grid,
+    _is_uniform,
     bspline_basis_general,
-    bspline_matrix,
+    matrix_rows,
     scatter_dense,
     uniform_grid,
     uniform_local,
 )
-from .chebyshev import chebyshev_basis_derivatives
-from .taylor import RowLayout, kan_rows
+from .chebyshev import tanh_chebyshev_derivatives
+from .taylor import RowLayout
 
 __all__ = ["KANLayer", "BSplineKANLayer", "ChebyshevKANLayer"]
 
@@ -39,13 +41,13 @@ def _check_features(name: str, value: int) -> None:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
-def _check_domain(domain) -> tuple[float, float]:
+def _check_domain(domain, name: str = "domain") -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in domain)
     except (TypeError, ValueError):
-        raise ValueError(f"domain must be a pair (lo, hi), got {domain!r}") from None
+        raise ValueError(f"{name} must be a pair (lo, hi), got {domain!r}") from None
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise ValueError(f"domain must satisfy lo < hi (finite), got {domain!r}")
+        raise ValueError(f"{name} must satisfy lo < hi (finite), got {domain!r}")
     return lo, hi
 
 
@@ -97,6 +99,15 @@ class KANLayer(nn.Module):
         """Each input's ``[lo, hi]``: ``(I, 2)``."""
         raise NotImplementedError
 
+    def kernel_basis(self):
+        """How the fused CPU kernel evaluates the bases, or None where it cannot.
+
+        ``(basis, degree, grid, lo, inv_h)``: ``"bspline"`` on a uniform grid (``lo``,
+        ``inv_h``: first knot and inverse spacing ``(I,)``), or ``"chebyshev"`` of tanh
+        (``grid`` 1, ``lo`` and ``inv_h`` None).
+        """
+        return None
+
     # -- weights -----------------------------------------------------------------------------
     def masked_coefficients(self) -> torch.Tensor:
         """Spline coefficients with pruned edges zeroed: ``(I, K, O)``."""
@@ -120,6 +131,14 @@ class KANLayer(nn.Module):
         """x ``(N, I)`` -> y ``(N, O)``: one GEMM, custom backward (see :mod:`kinn.nn.taylor`)."""
         self._check_input(x)
         return kan_rows(self, x.unsqueeze(0), _VALUE_ONLY)[0]
+
+    def jet_rows(self, J: torch.Tensor, layout: RowLayout) -> torch.Tensor:
+        """Taylor rows ``(R, N, I)`` -> ``(R, N, O)`` (the jet protocol of :mod:`kinn.diff`).
+
+        The chain rule on the bases, one product with the stacked weight, and a written-out
+        backward (the fused kernel where it applies).
+        """
+        return kan_rows(self, J, layout)
 
     def edge_values(self, x: torch.Tensor) -> torch.Tensor:
         """Every edge function at its input, ``phi_io(x_i)``: ``(N, I, O)``.
@@ -206,21 +225,21 @@ class BSplineKANLayer(KANLayer):
         self.register_buffer("grid", uniform_grid((lo, hi), grid, in_features))
         self.uniform = True
         self.spline_weight = nn.Parameter(torch.empty(in_features, self.n_basis, out_features))
-        self._matrices: list = []
         self.reset_parameters()
 
     def domain_bounds(self) -> torch.Tensor:
         return torch.stack([self.grid[:, 0], self.grid[:, -1]], dim=1)
 
     def _spacing(self):
+        """First knot and inverse spacing ``(I,)`` of a uniform grid (from its ends: in float32
+        the ends are exact where single spacings carry the knots' rounding)."""
         lo = self.grid[:, 0]
-        return lo, 1.0 / (self.grid[:, 1] - lo)
+        return lo, self.grid_size / (self.grid[:, -1] - lo)
 
-    def matrices(self, order: int) -> list[list[list[float]]]:
-        """``[M_0, .., M_order]`` as nested lists (scalar Horner coefficients), cached."""
-        if len(self._matrices) <= order:
-            self._matrices = [bspline_matrix(self.degree, r).tolist() for r in range(order + 1)]
-        return self._matrices[: order + 1]
+    def kernel_basis(self):
+        if not self.uniform:
+            return None
+        return ("bspline", self.degree, self.grid_size, *self._spacing())
 
     def local_basis(self, x: torch.Tensor, order: int, first: int = 0):
         """The k+1 non-zero B-splines and derivatives (uniform grid), or all G+k (non-uniform)."""
@@ -228,7 +247,7 @@ class BSplineKANLayer(KANLayer):
             orders = range(first, order + 1)
             return None, [bspline_basis_general(x, self.grid, self.degree, r) for r in orders]
         lo, inv_h = self._spacing()
-        matrices = self.matrices(max(order, 1))
+        matrices = matrix_rows(self.degree, max(order, 1))
         return uniform_local(x, lo, inv_h, self.grid_size, matrices, order, first)
 
     # -- grids -------------------------------------------------------------------------------
@@ -248,8 +267,7 @@ class BSplineKANLayer(KANLayer):
             self.spline_weight = nn.Parameter(
                 self.spline_weight.new_empty(self.in_features, self.n_basis, self.out_features)
             )
-        spacing = grid.diff(dim=1)
-        self.uniform = bool(torch.allclose(spacing, spacing[:, :1], rtol=1e-9, atol=0))
+        self.uniform = _is_uniform(grid)
 
     @torch.no_grad()
     def _refit(self, new_grid: torch.Tensor, samples: torch.Tensor) -> None:
@@ -260,8 +278,13 @@ class BSplineKANLayer(KANLayer):
         self._set_grid_shape(new_grid)
         self.grid = new_grid.to(self.grid)
         new_basis = self.basis(samples.to(self.grid.dtype)).to(torch.float64)  # (P, I, K')
-        coef = torch.linalg.lstsq(new_basis.permute(1, 0, 2), old.permute(1, 0, 2)).solution
-        self.spline_weight.data = coef.to(self.spline_weight.dtype)
+        # gelsd, not the default gelsy: gelsy's last bits change from call to call on the same
+        # input, and a refined network must be reproducible from its seed
+        coef = torch.linalg.lstsq(
+            new_basis.permute(1, 0, 2), old.permute(1, 0, 2), driver="gelsd"
+        ).solution
+        # lstsq returns a permuted layout; L-BFGS needs contiguous gradients (.view(-1))
+        self.spline_weight.data = coef.to(self.spline_weight.dtype).contiguous()
 
     def _samples(self, bounds: torch.Tensor, per_interval: int = 12) -> torch.Tensor:
         p = max(256, per_interval * (self.grid_size + self.degree) * 2)
@@ -361,21 +384,12 @@ class ChebyshevKANLayer(KANLayer):
         # the range where tanh is far from saturation; used for sampling and initialisation
         return torch.tensor([[-2.0, 2.0]]).expand(self.in_features, 2)
 
+    def kernel_basis(self):
+        return ("chebyshev", self.degree, 1, None, None)
+
     def local_basis(self, x: torch.Tensor, order: int, first: int = 0):
         """``[T(tanh x), d/dx, ..]`` up to order 3 by Faa di Bruno, each dense ``(N, I, n+1)``."""
-        if order > 3:
-            raise ValueError(f"Chebyshev layer derivatives are implemented to order 3, got {order}")
-        t = activation_derivatives("tanh", x, order)
-        T = chebyshev_basis_derivatives(t[0], self.degree, order)
-        t = [None] + [tr.unsqueeze(-1) for tr in t[1:]]
-        out = [T[0]]
-        if order >= 1:
-            out.append(T[1] * t[1])
-        if order >= 2:
-            out.append(T[2] * t[1] ** 2 + T[1] * t[2])
-        if order >= 3:
-            out.append(T[3] * t[1] ** 3 + 3 * T[2] * t[1] * t[2] + T[1] * t[3])
-        return None, out[first:]
+        return None, tanh_chebyshev_derivatives(x, self.degree, order, first)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, degree={self.degree}"

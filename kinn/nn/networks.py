@@ -8,10 +8,11 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .activations import activation
-from .layers import BSplineKANLayer, ChebyshevKANLayer
+from .activations import activation, activation_derivatives
+from .layers import BSplineKANLayer, ChebyshevKANLayer, _check_domain
+from .taylor import RowLayout
 
-__all__ = ["KAN", "MLP"]
+__all__ = ["HIDDEN_DOMAIN", "KAN", "MLP"]
 
 
 def _check_width(width) -> list[int]:
@@ -19,6 +20,11 @@ def _check_width(width) -> list[int]:
     if not width or len(width) < 2 or not all(isinstance(w, int) and w >= 1 for w in width):
         raise ValueError(f"width must be a list of >= 2 positive integers, got {width!r}")
     return width
+
+
+# Grid range of B-spline hidden layers. Their inputs are the previous layer's outputs, not
+# normalised coordinates; a wider grid keeps them inside it, where the splines are shaped.
+HIDDEN_DOMAIN = (-4.0, 4.0)
 
 
 class KAN(nn.Module):
@@ -29,7 +35,10 @@ class KAN(nn.Module):
         basis: ``"bspline"`` (matrix-form B-splines) or ``"chebyshev"``.
         grid: B-spline intervals per input.
         degree: B-spline degree, or the Chebyshev polynomial degree.
-        domain: ``(lo, hi)`` for every layer, or one pair per layer (B-spline only).
+        domain: ``(lo, hi)`` of the first layer's grid (normalise inputs to it), or one pair
+            per layer (then ``hidden_domain`` is not used). B-spline only.
+        hidden_domain: ``(lo, hi)`` of the grids of the layers after the first; ``None``:
+            :data:`HIDDEN_DOMAIN`, ``(-4, 4)``. B-spline only.
         base: base-branch activation (default ``"silu"`` for B-splines, none for Chebyshev).
         bias: learnable output biases.
     """
@@ -41,6 +50,7 @@ class KAN(nn.Module):
         grid: int = 10,
         degree: int = 3,
         domain=(-1.0, 1.0),
+        hidden_domain=None,
         base: str | None = "default",
         bias: bool = True,
     ):
@@ -49,7 +59,7 @@ class KAN(nn.Module):
         self.basis = basis
         n_layers = len(self.width) - 1
         if basis == "bspline":
-            domains = _per_layer_domains(domain, n_layers)
+            domains = _per_layer_domains(domain, hidden_domain, n_layers)
             base = "silu" if base == "default" else base
             layers = [
                 BSplineKANLayer(i, o, grid=grid, degree=degree, domain=d, base=base, bias=bias)
@@ -69,6 +79,12 @@ class KAN(nn.Module):
         for layer in self.layers:
             x = layer(x)
         return x
+
+    def jet_rows(self, J: torch.Tensor, layout: RowLayout) -> torch.Tensor:
+        """Taylor rows ``(R, N, width[0])`` -> ``(R, N, width[-1])``, layer by layer."""
+        for layer in self.layers:
+            J = layer.jet_rows(J, layout)
+        return J
 
     def activations(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Inputs of every layer and the output: ``[x, h_1, .., y]``."""
@@ -102,13 +118,16 @@ class KAN(nn.Module):
         return f"width={self.width}, basis={self.basis!r}"
 
 
-def _per_layer_domains(domain, n_layers: int) -> list:
+def _per_layer_domains(domain, hidden_domain, n_layers: int) -> list:
     items = list(domain) if isinstance(domain, Sequence) else None
     if items and all(isinstance(d, Sequence) for d in items):
         if len(items) != n_layers:
             raise ValueError(f"domain has {len(items)} pairs but the network has {n_layers} layers")
         return items
-    return [domain] * n_layers
+    hidden = (
+        HIDDEN_DOMAIN if hidden_domain is None else _check_domain(hidden_domain, "hidden_domain")
+    )
+    return [domain] + [hidden] * (n_layers - 1)
 
 
 class MLP(nn.Module):
@@ -136,6 +155,14 @@ class MLP(nn.Module):
         for layer in self.layers[:-1]:
             x = activation(self.activation, layer(x))
         return self.layers[-1](x)
+
+    def jet_rows(self, J: torch.Tensor, layout: RowLayout) -> torch.Tensor:
+        """Taylor rows ``(R, N, width[0])`` -> ``(R, N, width[-1])``."""
+        name = self.activation
+        for layer in self.layers[:-1]:
+            J = layout.linear(J, layer.weight, layer.bias)
+            J = layout.pointwise(J, lambda v, order: activation_derivatives(name, v, order))
+        return layout.linear(J, self.layers[-1].weight, self.layers[-1].bias)
 
     def extra_repr(self) -> str:
         return f"width={self.width}, activation={self.activation!r}"

@@ -16,26 +16,32 @@ small ones; order 0 (R = 1) is the layer's ordinary forward. The backward uses d
 ops and recomputes from the saved input when a graph is requested, so nested autograd through
 the forward works.
 
-On CPU with a uniform B-spline grid both directions run the fused C kernel instead
-(:mod:`kinn.nn._native`, the same rows without the dense features); the PyTorch code here is
-the path for everything else (GPU, non-uniform grids, Chebyshev, ``torch.compile``, double
-backward) and the reference the kernel is tested against.
+On CPU, uniform B-spline and Chebyshev layers run the fused C kernel instead, as the torch op
+``kinn::kan_rows`` (:mod:`kinn.nn._ops`: the same rows without the dense features); the
+PyTorch code here is the path for everything else (GPU, non-uniform grids, double backward)
+and the reference the kernel is tested against.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 
 import torch
 
-from . import _native
 from .activations import activation_derivatives
 
-__all__ = ["RowLayout", "kan_rows", "release_workspace"]
+__all__ = ["RowLayout", "release_workspace", "rows_backward", "torch_rows"]
 
 
 class RowLayout:
-    """Which rows a stacked jet holds: value, d gradient rows, then Hessian pairs."""
+    """Which rows a stacked jet ``J: (R, N, c)`` holds, and the chain rule on them.
+
+    Row 0 holds the values v ``(N, c)``, rows ``1..d`` the first derivatives g_a with respect
+    to the network input (order >= 1), then one row per Hessian pair ``(pa[p], pb[p])``
+    (order 2). A module that supports jets maps such a stack to its own output's stack (see
+    :mod:`kinn.diff`); :meth:`pointwise` and :meth:`linear` are the two building blocks.
+    """
 
     def __init__(self, d: int = 0, order: int = 0, pairs: tuple[list[int], list[int]] = ([], [])):
         self.d, self.order = d, order
@@ -48,6 +54,31 @@ class RowLayout:
         g = J[1 : 1 + d] if self.order >= 1 else None
         H = J[1 + d :] if self.order >= 2 else None
         return J[0], g, H
+
+    def pointwise(self, J: torch.Tensor, derivatives) -> torch.Tensor:
+        """Rows of ``f(v)`` for an elementwise f: ``derivatives(v, order) -> [f, f', ..]``.
+
+        ``f(v)``, ``f'(v) g_a``, ``f''(v) g_a g_b + f'(v) H_ab``. J ``(R, N, c)`` -> the same
+        shape, or ``(R, N, c, K..)`` when f maps each entry to several values (a basis
+        expansion: ``derivatives`` returns tensors ``(N, c, K..)``).
+        """
+        v, g, H = self.split(J)
+        fs = derivatives(v, self.order)
+        extra = (1,) * (fs[0].dim() - v.dim())
+        g = None if g is None else g.reshape(*g.shape, *extra)
+        H = None if H is None else H.reshape(*H.shape, *extra)
+        return self.chain(fs, g, H)
+
+    def linear(self, J: torch.Tensor, weight: torch.Tensor, bias=None) -> torch.Tensor:
+        """Rows of ``F.linear(v, weight, bias)``: weight ``(o, c)``, the bias on row 0 only.
+
+        J ``(R, N, c)`` -> ``(R, N, o)``; all rows in one matrix product.
+        """
+        R, N, c = J.shape
+        out = (J.reshape(R * N, c) @ weight.t()).view(R, N, -1)
+        if bias is not None:
+            out = torch.cat([out[:1] + bias, out[1:]], dim=0)
+        return out
 
     def chain(self, fs, g, H, out=None):
         """Rows of ``f(v)`` from ``fs = [f, f', f'']`` (any trailing shape broadcast with g, H).
@@ -122,17 +153,28 @@ def _columns(index: torch.Tensor, n_local: int, n_basis: int) -> torch.Tensor:
     return torch.stack([start + l for l in range(n_local)], dim=-1).view(n, i * n_local)
 
 
-_WORKSPACE: dict[tuple, torch.Tensor] = {}
+class _Workspace(threading.local):
+    """Scratch buffers of the calling thread, by (slot, device, dtype).
+
+    Per thread, so networks running in several threads at once never share a buffer; a
+    thread's buffers go when it ends.
+    """
+
+    def __init__(self):
+        self.buffers: dict[tuple, torch.Tensor] = {}
+
+
+_WORKSPACE = _Workspace()
 _REUSE = os.environ.get("KINN_REUSE_BUFFERS", "1") != "0"
 
 
 def release_workspace() -> None:
-    """Free the feature buffers that KAN layers keep between steps."""
-    _WORKSPACE.clear()
+    """Free the feature buffers that KAN layers keep between steps (this thread's)."""
+    _WORKSPACE.buffers.clear()
 
 
 def _buffer(slot: str, shape: tuple[int, ...], like: torch.Tensor, zero: bool, reuse: bool):
-    """A scratch tensor; with ``reuse`` a view of a buffer kept per (slot, device, dtype).
+    """A scratch tensor; with ``reuse`` a view of this thread's buffer for (slot, device, dtype).
 
     Feature matrices are several MB and built twice per step. Fresh allocations of that size
     come back from the OS as untouched pages and fault on first write, which can cost more
@@ -145,9 +187,10 @@ def _buffer(slot: str, shape: tuple[int, ...], like: torch.Tensor, zero: bool, r
     for n in shape:
         numel *= n
     key = (slot, like.device, like.dtype)
-    buf = _WORKSPACE.get(key)
+    buffers = _WORKSPACE.buffers
+    buf = buffers.get(key)
     if buf is None or buf.numel() < numel:
-        buf = _WORKSPACE[key] = like.new_empty(numel)
+        buf = buffers[key] = like.new_empty(numel)
     out = buf[:numel].view(shape)
     return out.zero_() if zero else out
 
@@ -203,92 +246,9 @@ def _gathered_weight(weight, cols, I, K, L):
 _NARROW = 2
 
 
-_MATRICES: dict[tuple, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
-
-
-def _native_spec(layer, J: torch.Tensor, weight: torch.Tensor, bias, layout: RowLayout):
-    """The fused kernel's arguments for this call, or None where it does not apply.
-
-    It applies to uniform B-spline grids on CPU in float32/float64, up to second-order rows,
-    outside ``torch.compile`` and with no graph of the backward requested (nested autograd
-    through the backward takes the differentiable PyTorch path).
-    """
-    if not (
-        getattr(layer, "uniform", False)
-        and J.device.type == "cpu"
-        and J.dtype in (torch.float32, torch.float64)
-        and weight.dtype == J.dtype
-        and (bias is None or bias.dtype == J.dtype)
-        and layout.order <= 2
-        and not torch.compiler.is_compiling()
-        and _native.available()
-    ):
-        return None
-    lib = _native.library(layer.degree, J.dtype)
-    if lib is None:
-        return None
-    key = (layer.degree, J.dtype)
-    if key not in _MATRICES:
-        from .bspline import _end_slopes, bspline_matrix
-
-        mats = [bspline_matrix(layer.degree, r) for r in range(4)]
-        s0, s1 = _end_slopes(mats[0].tolist())
-        _MATRICES[key] = (
-            torch.stack(mats).to(J.dtype).contiguous(),
-            torch.tensor(s0, dtype=J.dtype),
-            torch.tensor(s1, dtype=J.dtype),
-        )
-    M, s0, s1 = _MATRICES[key]
-    pairs = getattr(layout, "_native_pairs", None)
-    if pairs is None:
-        pairs = layout._native_pairs = (
-            torch.tensor(layout.pa, dtype=torch.int32),
-            torch.tensor(layout.pb, dtype=torch.int32),
-        )
-    lo, inv_h = layer._spacing()
-    return _native.Spec(
-        lib,
-        lo.to(J.dtype).contiguous(),
-        inv_h.to(J.dtype).contiguous(),
-        M,
-        s0,
-        s1,
-        *pairs,
-        layer.grid_size,
-        layer.degree,
-        layout.d,
-        layout.order,
-        int(layer.base == "silu"),
-    )
-
-
-def _base_table(layer, spec, J: torch.Tensor, n_derivs: int):
-    """Base-branch derivatives ``(n_derivs, N, I)``, or None without a base branch.
-
-    For SiLU only ``sigmoid(v)`` ``(1, N, I)``: the kernel derives the rest.
-    """
-    if layer.base is None:
-        return None
-    if spec.silu:
-        return torch.sigmoid(J[0]).unsqueeze(0)
-    return torch.stack(activation_derivatives(layer.base, J[0], n_derivs - 1)).contiguous()
-
-
 class _KANRows(torch.autograd.Function):
     @staticmethod
     def forward(ctx, J, weight, bias, layer, layout):
-        spec = _native_spec(layer, J, weight, bias, layout)
-        ctx.spec = spec
-        if spec is not None:
-            J, weight = J.contiguous(), weight.contiguous()
-            bias = None if bias is None else bias.contiguous()
-            F = _base_table(layer, spec, J, layout.order + 1)
-            out = _native.forward(spec, J, weight, bias, F)
-            # sigmoid(v) serves the backward unchanged; other activations need one more order
-            ctx.base_table = F if spec.silu else None
-            ctx.save_for_backward(J, weight)
-            ctx.layer, ctx.layout, ctx.has_bias = layer, layout, bias is not None
-            return out
         R, N, I = J.shape
         K, O = layer.n_basis, weight.shape[1]
         index, _, local, _, base_rows = _local_rows(layer, J, layout, 0, reuse=True)
@@ -311,67 +271,67 @@ class _KANRows(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):
         J, weight = ctx.saved_tensors
-        layer, layout = ctx.layer, ctx.layout
-        R, N, I = J.shape
-        K, O = layer.n_basis, weight.shape[1]
-        graph = torch.is_grad_enabled()  # create_graph: everything must stay differentiable
         need_j, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         grad_b = grad_out[0].sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
-        spec = ctx.spec
-        if spec is not None and not graph:
-            F = ctx.base_table
-            if F is None:
-                F = _base_table(layer, spec, J, layout.order + 1 + int(need_j))
-            grad_j, grad_w = _native.backward(
-                spec, J, weight, F, grad_out.contiguous(), need_j, need_w
-            )
-            return grad_j, grad_w, grad_b, None, None
-        gy = grad_out.reshape(R * N, O)
-        reuse = not graph
-        grad_j = grad_w = None
-        extra = 1 if need_j else 0  # one more derivative only to pass gradients to J
-        index, bases, local, base_fs, base_rows = _local_rows(layer, J, layout, extra, reuse)
-        L = local.shape[-1]
-        narrow = index is not None and O <= _NARROW
-        if narrow:
-            cols = _columns(index, L, K)
-            wg = _gathered_weight(weight, cols, I, K, L)
-            if need_w:
-                contrib = torch.einsum("rnil,rno->nilo", local, grad_out).reshape(N * I * L, O)
-                grad_w = weight.new_zeros(weight.shape)
-                grad_w[: I * K].index_add_(0, cols.reshape(-1), contrib)
-                if base_rows is not None:
-                    grad_w[I * K :] = base_rows.reshape(R * N, I).t() @ gy
-            if need_j:
-                spline = torch.einsum("rno,nilo->rnil", grad_out, wg)
-                base_g = None
-                if base_rows is not None:
-                    base_g = (gy @ weight[I * K :].t()).view(R, N, I)
-        else:
-            feats, cols = _features(layer, local, index, base_rows, reuse)
-            F = feats.shape[-1]
-            if need_w:
-                grad_w = feats.reshape(R * N, F).t() @ gy
-            if need_j:
-                G = _buffer("grad_features", (R * N, F), gy, zero=False, reuse=reuse)
-                G = gy @ weight.t() if graph else torch.mm(gy, weight.t(), out=G)
-                G = G.view(R, N, F)
-                if cols is None:
-                    spline = G[..., : I * K].reshape(R, N, I, K)
-                else:
-                    spline = G.gather(-1, cols.expand(R, -1, -1)).view(R, N, I, L)
-                base_g = None if base_rows is None else G[..., I * K :]
-        if need_j:
-            v, g, H = layout.split(J)
-            gl = None if g is None else g.unsqueeze(-1)
-            Hl = None if H is None else H.unsqueeze(-1)
-            grad_j = layout.chain_backward(spline, bases, gl, Hl)
-            if base_g is not None:
-                fs = [f.unsqueeze(-1) for f in base_fs]
-                grad_j = grad_j + layout.chain_backward(base_g.unsqueeze(-1), fs, gl, Hl)
+        grad_j, grad_w = rows_backward(ctx.layer, ctx.layout, J, weight, grad_out, need_j, need_w)
         return grad_j, grad_w, grad_b, None, None
 
 
-def kan_rows(layer, J: torch.Tensor, layout: RowLayout) -> torch.Tensor:
-    """A KAN layer applied to stacked Taylor rows ``J (R, N, I)`` -> ``(R, N, O)``."""
-    return _KANRows.apply(J, layer.stacked_weight(), layer.bias, layer, layout)
+def rows_backward(layer, layout: RowLayout, J, weight, grad_out, need_j: bool, need_w: bool):
+    """Gradients ``(of J (R, N, I) or None, of weight (I K [+ I], O) or None)`` of the rows.
+
+    ``layer`` needs ``local_basis``, ``n_basis`` and ``base``. Differentiable when grad mode
+    is on (a graph of the backward was requested): then nothing is reused or done in place.
+    """
+    R, N, I = J.shape
+    K, O = layer.n_basis, weight.shape[1]
+    graph = torch.is_grad_enabled()
+    gy = grad_out.reshape(R * N, O)
+    reuse = not graph
+    grad_j = grad_w = None
+    extra = 1 if need_j else 0  # one more derivative only to pass gradients to J
+    index, bases, local, base_fs, base_rows = _local_rows(layer, J, layout, extra, reuse)
+    L = local.shape[-1]
+    narrow = index is not None and O <= _NARROW
+    if narrow:
+        cols = _columns(index, L, K)
+        wg = _gathered_weight(weight, cols, I, K, L)
+        if need_w:
+            contrib = torch.einsum("rnil,rno->nilo", local, grad_out).reshape(N * I * L, O)
+            grad_w = weight.new_zeros(weight.shape)
+            grad_w[: I * K].index_add_(0, cols.reshape(-1), contrib)
+            if base_rows is not None:
+                grad_w[I * K :] = base_rows.reshape(R * N, I).t() @ gy
+        if need_j:
+            spline = torch.einsum("rno,nilo->rnil", grad_out, wg)
+            base_g = None
+            if base_rows is not None:
+                base_g = (gy @ weight[I * K :].t()).view(R, N, I)
+    else:
+        feats, cols = _features(layer, local, index, base_rows, reuse)
+        F = feats.shape[-1]
+        if need_w:
+            grad_w = feats.reshape(R * N, F).t() @ gy
+        if need_j:
+            G = _buffer("grad_features", (R * N, F), gy, zero=False, reuse=reuse)
+            G = gy @ weight.t() if graph else torch.mm(gy, weight.t(), out=G)
+            G = G.view(R, N, F)
+            if cols is None:
+                spline = G[..., : I * K].reshape(R, N, I, K)
+            else:
+                spline = G.gather(-1, cols.expand(R, -1, -1)).view(R, N, I, L)
+            base_g = None if base_rows is None else G[..., I * K :]
+    if need_j:
+        v, g, H = layout.split(J)
+        gl = None if g is None else g.unsqueeze(-1)
+        Hl = None if H is None else H.unsqueeze(-1)
+        grad_j = layout.chain_backward(spline, bases, gl, Hl)
+        if base_g is not None:
+            fs = [f.unsqueeze(-1) for f in base_fs]
+            grad_j = grad_j + layout.chain_backward(base_g.unsqueeze(-1), fs, gl, Hl)
+    return grad_j, grad_w
+
+
+def torch_rows(layer, J: torch.Tensor, weight: torch.Tensor, layout: RowLayout) -> torch.Tensor:
+    """A KAN layer on stacked Taylor rows ``J (R, N, I)`` -> ``(R, N, O)``, in PyTorch."""
+    return _KANRows.apply(J, weight, layer.bias, layer, layout)

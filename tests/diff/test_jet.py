@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from kinn.diff import jet, jet_of, supports_jet
+from kinn.diff import jet, jet_of, register_jet_rule, rules, supports_jet
 from kinn.nn import KAN, MLP, BSplineKANLayer, ChebyshevKANLayer
 
 
@@ -49,7 +49,7 @@ NETWORKS = {
 def test_jet_equals_nested_autograd(name, hessian):
     net = NETWORKS[name]()
     x = _points()
-    ours = jet(net, x, order=2, hessian=hessian, method="jet")
+    ours = jet(net, x, order=2, hessian=hessian, derivatives="jet")
     ref = jet_of(net, x, order=2, hessian=hessian)
     assert _rel(ours.value, ref.value) < 1e-12
     assert _rel(ours.grad, ref.grad) < 1e-10
@@ -62,7 +62,7 @@ def test_jet_on_a_non_uniform_grid_equals_autograd():
     net.update_grid(torch.randn(400, 3) * 0.4, mode="quantile")
     assert not net.layers[0].uniform
     x = torch.randn(50, 3) * 0.4
-    ours, ref = jet(net, x, method="jet"), jet_of(net, x)
+    ours, ref = jet(net, x, derivatives="jet"), jet_of(net, x)
     assert _rel(ours.hess, ref.hess) < 1e-10
 
 
@@ -74,7 +74,7 @@ def test_jet_loss_backpropagates_to_the_same_parameter_gradients():
         return (j.laplacian() + j.value).square().mean() + j.grad.square().mean()
 
     params = list(net.parameters())
-    g_jet = torch.autograd.grad(loss(jet(net, x, method="jet")), params)
+    g_jet = torch.autograd.grad(loss(jet(net, x, derivatives="jet")), params)
     g_ref = torch.autograd.grad(loss(jet_of(net, x)), params)
     for a, b in zip(g_jet, g_ref):
         assert _rel(a, b) < 1e-9
@@ -83,7 +83,7 @@ def test_jet_loss_backpropagates_to_the_same_parameter_gradients():
 def test_outside_the_domain_the_c1_extension_matches_autograd():
     net = KAN([1, 3, 1], grid=5, domain=(-1, 1))
     x = torch.tensor([[-1.5], [-1.0], [1.0], [2.0]])
-    ours, ref = jet(net, x, method="jet"), jet_of(net, x)
+    ours, ref = jet(net, x, derivatives="jet"), jet_of(net, x)
     torch.testing.assert_close(ours.grad, ref.grad)
     torch.testing.assert_close(ours.hess, ref.hess)
 
@@ -117,22 +117,122 @@ def test_activation_settings_without_a_rule_fall_back_to_autograd():
     torch.testing.assert_close(jet(net, x).hess, jet_of(net, x).hess)
 
 
-def test_unknown_modules_fall_back_to_autograd():
-    class Odd(nn.Module):
-        def forward(self, x):
-            return torch.exp(x).sum(1, keepdim=True)
+class Odd(nn.Module):
+    """No jet rule: mixes its inputs through exp, optionally after a KAN layer."""
 
-    net = nn.Sequential(nn.Linear(2, 2), Odd())
+    def __init__(self, inner=None):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        x = x if self.inner is None else self.inner(x)
+        return torch.exp(0.5 * x).sum(1, keepdim=True) * x
+
+
+def test_a_network_without_rules_falls_back_to_autograd():
+    net = Odd()
     assert not supports_jet(net)
     x = torch.rand(6, 2)
     torch.testing.assert_close(jet(net, x).hess, jet_of(net, x).hess)
     with pytest.raises(ValueError, match="no jet rule for module Odd"):
-        jet(net, x, method="jet")
+        jet(net, x, derivatives="jet")
+
+
+@pytest.mark.parametrize("hessian", ["full", "diag"])
+def test_modules_without_rules_inside_a_stack_get_autograd_rows(hessian):
+    net = nn.Sequential(
+        BSplineKANLayer(2, 3, grid=5),
+        Odd(),
+        nn.Linear(3, 3),
+        Odd(ChebyshevKANLayer(3, 2, degree=4)),
+        nn.Tanh(),
+    )
+    assert not supports_jet(net)
+    x = _points()
+    ours, ref = jet(net, x, hessian=hessian), jet_of(net, x, hessian=hessian)
+    for a, b in [(ours.value, ref.value), (ours.grad, ref.grad), (ours.hess, ref.hess)]:
+        assert _rel(a, b) < 1e-12
+    with pytest.raises(ValueError, match="no jet rule for module Odd"):
+        jet(net, x, derivatives="jet")
+
+    def loss(j):
+        return j.hess.square().mean() + j.grad.square().mean()
+
+    params = list(net.parameters())
+    g_ours = torch.autograd.grad(loss(jet(net, x, hessian=hessian)), params)
+    g_ref = torch.autograd.grad(loss(ref), params)
+    for a, b in zip(g_ours, g_ref):
+        assert _rel(a, b) < 1e-10
+
+
+class RBFLayer(nn.Module):
+    """A new KAN layer type in one class: Gaussian radial bases on every edge (FastKAN).
+
+    x ``(N, I)`` -> ``(N, O)``; its jets come from ``jet_rows``, no edit to kinn needed.
+    """
+
+    def __init__(self, i, o, k=8):
+        super().__init__()
+        self.register_buffer("centres", torch.linspace(-1, 1, k))
+        self.h = 2 / (k - 1)
+        self.weight = nn.Parameter(torch.randn(o, i * k) / (i * k) ** 0.5)
+
+    def bases(self, v, order):
+        """``[b, b', b'']`` at v ``(N, I)``, each ``(N, I, K)``."""
+        t = (v[..., None] - self.centres) / self.h
+        b = torch.exp(-t * t)
+        return [b, -2 * t * b / self.h, (4 * t * t - 2) * b / self.h**2][: order + 1]
+
+    def forward(self, x):
+        return self.bases(x, 0)[0].flatten(1) @ self.weight.t()
+
+    def jet_rows(self, J, layout):
+        rows = layout.pointwise(J, self.bases)  # (R, N, I, K)
+        return layout.linear(rows.flatten(2), self.weight)
+
+
+@pytest.mark.parametrize("hessian", ["full", "diag"])
+def test_a_new_layer_type_with_jet_rows_equals_nested_autograd(hessian):
+    net = nn.Sequential(RBFLayer(2, 6), nn.Tanh(), RBFLayer(6, 2))
+    assert supports_jet(net)
+    x = _points()
+    ours = jet(net, x, hessian=hessian, derivatives="jet")
+    ref = jet_of(net, x, hessian=hessian)
+    for a, b in [(ours.value, ref.value), (ours.grad, ref.grad), (ours.hess, ref.hess)]:
+        assert _rel(a, b) < 1e-12
+    params = list(net.parameters())
+    g_ours = torch.autograd.grad(ours.hess.square().sum(), params)
+    g_ref = torch.autograd.grad(ref.hess.square().sum(), params)
+    for a, b in zip(g_ours, g_ref):
+        assert _rel(a, b) < 1e-10
+
+
+class Cube(nn.Module):
+    def forward(self, x):
+        return x**3
+
+
+def test_a_registered_rule_gives_a_module_type_jets(monkeypatch):
+    monkeypatch.setattr(rules, "_RULES", dict(rules._RULES))  # leave the registry as it was
+    net = nn.Sequential(nn.Linear(2, 3), Cube(), nn.Linear(3, 1))
+    assert not supports_jet(net)
+    register_jet_rule(
+        Cube, lambda m, J, layout: layout.pointwise(J, lambda v, n: [v**3, 3 * v**2, 6 * v])
+    )
+    assert supports_jet(net)
+    x = _points()
+    torch.testing.assert_close(jet(net, x, derivatives="jet").hess, jet_of(net, x).hess)
+    with pytest.raises(ValueError, match="cls must be a torch.nn.Module subclass"):
+        register_jet_rule(int, lambda m, J, layout: J)
 
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"order": 3}, "order"), ({"hessian": "band"}, "hessian"), ({"method": "fd"}, "method")],
+    [
+        ({"order": 3}, "order"),
+        ({"hessian": "band"}, "hessian"),
+        ({"derivatives": "fd"}, "derivatives"),
+    ],
 )
 def test_bad_jet_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):

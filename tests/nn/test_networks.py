@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from kinn.nn import KAN, MLP
+from kinn.nn import HIDDEN_DOMAIN, KAN, MLP
 
 
 def test_kan_and_mlp_share_the_calling_convention():
@@ -46,6 +46,7 @@ def test_compiled_forward_matches_eager():
         ({"width": [2]}, "width"),
         ({"width": [2, 0, 1]}, "width"),
         ({"width": [2, 3, 1], "basis": "fourier"}, "basis"),
+        ({"width": [2, 3, 1], "hidden_domain": (2, -2)}, "hidden_domain"),
     ],
 )
 def test_bad_network_arguments_are_named(kwargs, name):
@@ -56,3 +57,28 @@ def test_bad_network_arguments_are_named(kwargs, name):
 def test_mlp_rejects_unknown_activation():
     with pytest.raises(ValueError, match="activation"):
         MLP([2, 3, 1], activation="swoosh")
+
+
+def _bounds(net):
+    return [layer.domain_bounds()[0].tolist() for layer in net.layers]
+
+
+def test_hidden_layers_default_to_the_wider_hidden_domain():
+    assert _bounds(KAN([2, 5, 5, 1])) == [[-1, 1], list(HIDDEN_DOMAIN), list(HIDDEN_DOMAIN)]
+    assert _bounds(KAN([2, 5, 1], hidden_domain=(-2, 2))) == [[-1, 1], [-2, 2]]
+    assert _bounds(KAN([2, 5, 1], domain=[(0, 1), (-3, 3)])) == [[0, 1], [-3, 3]]
+
+
+@pytest.mark.parametrize("overrides", [[], ["model.hidden_domain=[-2,2]"]])
+def test_the_app_builds_the_kan_that_python_builds(overrides):
+    from hydra import compose, initialize_config_module
+
+    from kinn.app.build import build_network
+    from kinn.app.schema import register
+
+    register()
+    with initialize_config_module("kinn.conf", version_base="1.3"):
+        cfg = compose("config", overrides=["model=kan", *overrides])
+    net, _ = build_network(cfg.model, 2, 1)
+    hidden = (-2, 2) if overrides else None
+    assert _bounds(net) == _bounds(KAN([2, 16, 16, 1], hidden_domain=hidden))
