@@ -1,0 +1,446 @@
+"""Accuracy suite: kinn's KANs and MLP against DeepXDE's tanh-MLP recipe on PDE problems.
+
+python -m benchmarks.accuracy [--problems a,b] [--models kan,kan_chebyshev,mlp,deepxde]
+       [--recipe default] [--quick] [--threads 1] [--out benchmarks/results/accuracy]
+
+Every (problem, model) pair runs in its own process. kinn models come from the shipped
+configs (``kinn/conf/model/<name>.yaml``, overrides as ``kan:degree=5:hidden=[32,32]``) and
+train through the documented API (``Problem.objective``, ``Trainer``, ``Stage``) with a named
+recipe (``RECIPES``); DeepXDE (``DDE_BACKEND=pytorch``, float64) trains a [64]*3 tanh MLP with
+5000 Adam steps (lr 1e-3) then L-BFGS, on the same problem and points budget. Errors are
+relative L2 on each problem's dense evaluation set (>= 10k points, never the training points),
+recorded every few steps against wall time with the validations' own cost removed, so the
+error of every model at the DeepXDE run's wall time can be read off.
+
+Writes ``<out>.json`` (every run with its history) and ``<out>.md`` (tables), and prints one
+JSON object per run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ("kan", "kan_chebyshev", "mlp", "deepxde")
+QUICK = 0.06  # step scale of --quick
+HISTORY_POINTS = 40  # validations per run
+
+
+# ---- recipes -----------------------------------------------------------------------------
+
+
+def _conf_trainer(name: str) -> dict:
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.to_container(OmegaConf.load(ROOT / "kinn" / "conf" / "trainer" / f"{name}.yaml"))
+    cfg.pop("defaults", None)
+    return cfg
+
+
+def _scaled(steps: int, scale: float) -> int:
+    return max(10, round(steps * scale))
+
+
+def recipe_default(scale: float) -> dict:
+    """The shipped ``trainer=adam_lbfgs`` config as the app runs it (float32 unless set)."""
+    cfg = _conf_trainer("adam_lbfgs")
+    stages = []
+    for s in cfg["stages"]:
+        s = dict(s)
+        options = s.pop("options", None) or {}
+        stages.append({**s, **options, "steps": _scaled(s["steps"], scale)})
+    return {"stages": stages, "dtype": cfg.get("dtype", "float32")}
+
+
+def recipe_dde(scale: float) -> dict:
+    """DeepXDE's recipe: 5000 Adam steps at lr 1e-3, then L-BFGS (its tolerances), float64."""
+    lbfgs = {"tolerance_grad": 1e-8, "tolerance_change": 0.0, "history_size": 100}
+    return {
+        "stages": [
+            {"optimizer": "adam", "steps": _scaled(5000, scale), "lr": 1e-3},
+            {"optimizer": "lbfgs", "steps": _scaled(LBFGS_ITERATIONS, scale), "lr": 1.0, **lbfgs},
+        ],
+        "dtype": "float64",
+    }
+
+
+LBFGS_ITERATIONS = 2000  # DeepXDE's L-BFGS iterations (its default 15000 runs for many minutes)
+
+RECIPES = {"default": recipe_default, "dde": recipe_dde}
+
+
+# ---- kinn runs ---------------------------------------------------------------------------
+
+
+def build_network(spec: str, in_dim: int, out_dim: int) -> torch.nn.Module:
+    """A network from ``kinn/conf/model/<name>.yaml`` with ``:key=value`` overrides."""
+    import yaml
+    from omegaconf import OmegaConf
+
+    from kinn.app.build import build_network as from_config
+
+    name, *overrides = spec.split(":")
+    cfg = OmegaConf.to_container(OmegaConf.load(ROOT / "kinn" / "conf" / "model" / f"{name}.yaml"))
+    cfg.pop("defaults", None)
+    for item in overrides:
+        key, _, value = item.partition("=")
+        cfg[key] = yaml.safe_load(value)
+    net, _ = from_config(cfg, in_dim, out_dim)
+    return net
+
+
+class _TimedValidation:
+    """Wraps ``objective.validate`` to time itself, so reported wall times exclude it."""
+
+    def __init__(self, objective):
+        self.validate, self.total, self.last = objective.validate, 0.0, 0.0
+        objective.validate = self
+
+    def __call__(self, model):
+        t0 = time.perf_counter()
+        out = self.validate(model)
+        self.last = time.perf_counter() - t0
+        self.total += self.last
+        return out
+
+
+def headline(metrics: dict, fields) -> float:
+    """Mean relative L2 error over ``fields`` (NaN if any is missing or non-finite)."""
+    values = [metrics.get(f"rel_l2_{f}", math.nan) for f in fields]
+    return float(np.mean(values))
+
+
+def run_kinn(
+    case_name: str,
+    model: str | torch.nn.Module,
+    recipe: str | dict = "default",
+    scale: float = 1.0,
+    *,
+    seed: int = 0,
+    trainer_options: dict | None = None,
+    callbacks=(),
+) -> dict:
+    """Train one kinn model on one suite problem; returns the run's record with its history.
+
+    ``model`` is a config spec (``"kan:degree=5"``) or a bare network; ``recipe`` a name of
+    ``RECIPES`` or a dict ``{"stages": [Stage kwargs], "dtype": ..., **Trainer kwargs}``.
+    """
+    from benchmarks.accuracy_problems import CASES
+    from kinn.train import Stage, Trainer, seed_everything
+
+    case = CASES[case_name]
+    spec = RECIPES[recipe](scale) if isinstance(recipe, str) else dict(recipe)
+    spec = {**spec, **(trainer_options or {})}
+    dtype = {"float32": torch.float32, "float64": torch.float64}[str(spec.pop("dtype"))]
+    stage_specs = spec.pop("stages")
+    stages = [Stage(**dict(s)) for s in stage_specs]
+    total = sum(s.steps for s in stages)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        problem = case.problem()
+        seed_everything(seed)
+        net = build_network(model, problem.in_dim, problem.out_dim) if isinstance(model, str) else model
+        params = sum(p.numel() for p in net.parameters())
+        wrapped = problem.model(net)
+        objective = problem.objective(wrapped, case.form, **case.points)
+        timer = _TimedValidation(objective)
+        history = []
+
+        def record(row):
+            if any(k.startswith("rel_l2_") for k in row):
+                t = row["time_s"] - (timer.total - timer.last)
+                entry = {"step": row["step"], "time_s": round(t, 3), "loss": row["loss"]}
+                entry["err"] = headline(row, case.metrics)
+                history.append(entry)
+
+        trainer = Trainer(
+            wrapped,
+            objective,
+            stages,
+            dtype=dtype,
+            seed=seed,
+            validate_every=max(1, total // HISTORY_POINTS),
+            log_every=max(1, total // HISTORY_POINTS),
+            checkpoint_every=None,
+            progress=False,
+            callbacks=[record, *callbacks],
+            **spec,
+        )
+        status = "ok"
+        try:
+            result = trainer.fit()
+            wall, steps = result.wall_time_s - timer.total, result.steps
+        except Exception as err:  # noqa: BLE001 - a diverged run is a result too
+            status, wall, steps = f"{type(err).__name__}: {str(err)[:200]}", math.nan, 0
+        final = objective.validate(wrapped)
+    finally:
+        torch.set_default_dtype(previous)
+    out = {
+        "problem": case_name,
+        "model": model if isinstance(model, str) else type(model).__name__,
+        "recipe": recipe if isinstance(recipe, str) else "custom",
+        "seed": seed,
+        "params": params,
+        "status": status,
+        "steps": steps,
+        "wall_s": round(wall, 2),
+        "err": headline(final, case.metrics),
+        "errors": {k: v for k, v in final.items() if k.startswith(("rel_l2_", "param_"))},
+        "history": history,
+    }
+    return out
+
+
+# ---- DeepXDE runs --------------------------------------------------------------------------
+
+
+def run_deepxde(case_name: str, scale: float = 1.0, seed: int = 0) -> dict:
+    """DeepXDE's recipe on one suite problem (call in a fresh process: it sets a backend)."""
+    os.environ["DDE_BACKEND"] = "pytorch"
+    import deepxde as dde
+
+    from benchmarks.accuracy_problems import CASES
+
+    dde.config.set_default_float("float64")
+    dde.config.set_random_seed(seed)
+    case = CASES[case_name]
+    spec = case.deepxde(dde)
+    points, reference = case.evaluation()
+    ref = {k: np.asarray(v) for k, v in reference.items()}
+    fields = list(ref)
+    kw = {"num_domain": spec["num_domain"], "num_boundary": spec.get("num_boundary", 0)}
+    if "anchors" in spec:
+        kw["anchors"] = spec["anchors"]
+    if "num_initial" in spec:
+        data = dde.data.TimePDE(
+            spec["geom"], spec["pde"], spec["bcs"], num_initial=spec["num_initial"], **kw
+        )
+    else:
+        data = dde.data.PDE(spec["geom"], spec["pde"], spec["bcs"], **kw)
+    out_dim = len(case.problem().fields) if case.name != "plate_hole" else 2
+    net = dde.nn.FNN([points.shape[1]] + [64] * 3 + [out_dim], "tanh", "Glorot uniform")
+    if spec.get("transform") is not None:
+        net.apply_output_transform(spec["transform"])
+    model = dde.Model(data, net)
+    variables = spec.get("variables", {})
+    raw = [v[0] for v in variables.values()]
+    names = case.problem().fields
+
+    adam_steps = _scaled(5000, scale)
+    lbfgs_steps = _scaled(LBFGS_ITERATIONS, scale)
+    every = max(1, (adam_steps + lbfgs_steps) // HISTORY_POINTS)
+    history: list[dict] = []
+    clock = {"start": None, "validation": 0.0}
+
+    def errors() -> dict:
+        pred = model.predict(points)
+        out = {}
+        for i, name in enumerate(names):
+            if name in ref:
+                diff = np.linalg.norm(pred[:, i] - ref[name]) / np.linalg.norm(ref[name])
+                out[f"rel_l2_{name}"] = float(diff)
+        for key, (var, value, true) in variables.items():
+            out[f"param_{key}"] = value(var)
+            out[f"param_{key}_rel_err"] = abs(value(var) - true) / abs(true)
+        return out
+
+    class History(dde.callbacks.Callback):
+        def on_epoch_end(self):
+            step = model.train_state.step
+            if step % every and not lbfgs_phase[0]:
+                return
+            t0 = time.perf_counter()
+            t = t0 - clock["start"] - clock["validation"]
+            m = errors()
+            clock["validation"] += time.perf_counter() - t0
+            history.append({"step": step, "time_s": round(t, 3), "err": headline(m, case.metrics)})
+
+    lbfgs_phase = [False]
+    weights = spec.get("weights")
+    status = "ok"
+    clock["start"] = time.perf_counter()
+    try:
+        model.compile("adam", lr=1e-3, loss_weights=weights, external_trainable_variables=raw)
+        model.train(iterations=adam_steps, callbacks=[History()], display_every=10**9, verbose=0)
+        dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs_steps)
+        dde.optimizers.config.LBFGS_options["iter_per_step"] = every
+        dde.optimizers.config.LBFGS_options["fun_per_step"] = int(every * 1.25)
+        lbfgs_phase[0] = True
+        model.compile("L-BFGS", loss_weights=weights, external_trainable_variables=raw)
+        model.train(callbacks=[History()], display_every=10**9, verbose=0)
+    except Exception as err:  # noqa: BLE001
+        status = f"{type(err).__name__}: {str(err)[:200]}"
+    wall = time.perf_counter() - clock["start"] - clock["validation"]
+    final = errors()
+    return {
+        "problem": case_name,
+        "model": "deepxde",
+        "recipe": "deepxde",
+        "seed": seed,
+        "params": sum(p.numel() for p in net.parameters()),
+        "status": status,
+        "steps": int(model.train_state.step),
+        "wall_s": round(wall, 2),
+        "err": headline(final, case.metrics),
+        "errors": final,
+        "history": history,
+    }
+
+
+# ---- the suite -----------------------------------------------------------------------------
+
+
+def run_isolated(job: dict, threads: int) -> dict:
+    """One job in a fresh process (its own backend, threads and memory)."""
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    env["DDE_BACKEND"] = "pytorch"
+    cmd = [sys.executable, "-m", "benchmarks.accuracy", "--job", json.dumps(job)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode != 0 or not lines:
+        tail = (out.stderr.strip().splitlines() or ["failed"])[-1]
+        return {**job, "status": f"crashed: {tail}", "err": math.nan, "history": []}
+    return json.loads(lines[-1])
+
+
+def _job(job: dict) -> dict:
+    torch.set_num_threads(job["threads"])
+    if job["model"] == "deepxde":
+        return run_deepxde(job["problem"], job["scale"], job.get("seed", 0))
+    return run_kinn(job["problem"], job["model"], job["recipe"], job["scale"], seed=job.get("seed", 0))
+
+
+def error_at(history: list[dict], t: float) -> float:
+    """The last validated error at or before wall time ``t`` (NaN if none was by then)."""
+    before = [h["err"] for h in history if h["time_s"] <= t]
+    return before[-1] if before else math.nan
+
+
+def time_to(history: list[dict], err: float) -> float:
+    """Wall time at which the run first reached ``err`` (NaN if never)."""
+    hit = [h["time_s"] for h in history if h["err"] <= err]
+    return hit[0] if hit else math.nan
+
+
+def compare(runs: list[dict]) -> None:
+    """Add each run's error at the DeepXDE run's wall time and its time to DeepXDE's error."""
+    for problem in {r["problem"] for r in runs}:
+        group = [r for r in runs if r["problem"] == problem]
+        dde = next((r for r in group if r["model"] == "deepxde" and r.get("history")), None)
+        for r in group:
+            if dde is not None:
+                r["err_at_dde_time"] = error_at(r.get("history", []), dde["wall_s"])
+                r["time_to_dde_err"] = time_to(r.get("history", []), dde["err"])
+
+
+def _fmt(v, spec=".2e") -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
+
+
+def markdown(runs: list[dict], args) -> str:
+    from benchmarks.accuracy_problems import CASES
+
+    models = list(dict.fromkeys(r["model"] for r in runs))
+    lines = [
+        "# kinn accuracy suite",
+        "",
+        f"recipe `{args.recipe}`, {'quick' if args.quick else 'full'} budgets, "
+        f"{args.threads} thread(s). err: mean relative L2 error of the headline fields on the "
+        "dense evaluation set; @dde t: error when the DeepXDE run had used its whole wall time; "
+        "t to dde: seconds to first reach DeepXDE's final error.",
+        "",
+        "| problem | class | " + " | ".join(models) + " |",
+        "|---|---|" + "---|" * len(models),
+    ]
+    for problem in dict.fromkeys(r["problem"] for r in runs):
+        cells = []
+        for m in models:
+            r = next((r for r in runs if r["problem"] == problem and r["model"] == m), None)
+            cells.append("-" if r is None else f"{_fmt(r['err'])} ({_fmt(r['wall_s'], '.0f')} s)")
+        lines.append(f"| {problem} | {CASES[problem].cls} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "| problem | model | err | fields | wall s | steps | @dde t | t to dde | params | status |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in runs:
+        fields = ", ".join(
+            f"{k.removeprefix('rel_l2_').removeprefix('param_')} {_fmt(v, '.2e')}"
+            for k, v in r.get("errors", {}).items()
+            if isinstance(v, float)
+        )
+        lines.append(
+            f"| {r['problem']} | {r['model']} | {_fmt(r['err'])} | {fields} | "
+            f"{_fmt(r.get('wall_s'), '.1f')} | {r.get('steps', '-')} | "
+            f"{_fmt(r.get('err_at_dde_time'))} | {_fmt(r.get('time_to_dde_err'), '.1f')} | "
+            f"{r.get('params', '-')} | {r['status']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    from benchmarks.accuracy_problems import CASES
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problems", default=",".join(CASES))
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--recipe", default="default", help=f"one of {sorted(RECIPES)}")
+    parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke run")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="benchmarks/results/accuracy")
+    parser.add_argument("--job", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.job:
+        print(json.dumps(_job(json.loads(args.job))), flush=True)
+        return
+    if args.recipe not in RECIPES:
+        parser.error(f"--recipe must be one of {sorted(RECIPES)}, got {args.recipe!r}")
+    problems = [p for p in args.problems.split(",") if p]
+    unknown = [p for p in problems if p not in CASES]
+    if unknown:
+        parser.error(f"--problems must be names from {sorted(CASES)}, got {unknown!r}")
+    have_dde = True
+    try:
+        import importlib.util
+
+        have_dde = importlib.util.find_spec("deepxde") is not None
+    except ValueError:
+        have_dde = False
+    runs = []
+    for problem in problems:
+        for model in args.models.split(","):
+            if model == "deepxde" and (not have_dde or CASES[problem].deepxde is None):
+                continue
+            job = {
+                "problem": problem,
+                "model": model,
+                "recipe": args.recipe,
+                "scale": QUICK if args.quick else 1.0,
+                "threads": args.threads,
+                "seed": args.seed,
+            }
+            r = run_isolated(job, args.threads)
+            runs.append(r)
+            print(json.dumps({k: v for k, v in r.items() if k != "history"}), flush=True)
+    compare(runs)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps({"args": vars(args), "runs": runs}, indent=1))
+    out.with_suffix(".md").write_text(markdown(runs, args))
+    print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
