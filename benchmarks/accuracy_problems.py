@@ -584,7 +584,9 @@ def allen_cahn_case() -> Case:
             fields=("u",),
             terms=[
                 Residual(
-                    lambda x, u: u.d("u", "t") - d * u.d("u", "xx") - gamma * (u["u"] - u["u"] ** 3),
+                    lambda x, u: (
+                        u.d("u", "t") - d * u.d("u", "xx") - gamma * (u["u"] - u["u"] ** 3)
+                    ),
                     hessian="diag",
                 ),
                 Initial(lambda x: x[:, 0] ** 2 * torch.cos(PI * x[:, 0])),
@@ -601,9 +603,7 @@ def allen_cahn_case() -> Case:
             return u_t - d * dde.grad.hessian(y, x, i=0, j=0) - gamma * (y - y**3)
 
         bc = dde.icbc.DirichletBC(geom, lambda x: -np.ones((len(x), 1)), lambda _, on: on)
-        ic = dde.icbc.IC(
-            geom, lambda x: x[:, :1] ** 2 * np.cos(PI * x[:, :1]), lambda _, on: on
-        )
+        ic = dde.icbc.IC(geom, lambda x: x[:, :1] ** 2 * np.cos(PI * x[:, :1]), lambda _, on: on)
         return {
             "geom": geom,
             "pde": pde,
@@ -865,7 +865,8 @@ def kovasznay_case() -> Case:
 
 def plate_hole_case() -> Case:
     from problems import plate_hole
-    from problems.plate_hole import DATA as FEM, E, NU
+    from problems.plate_hole import DATA as FEM
+    from problems.plate_hole import NU, E
 
     def ev():
         d = np.load(FEM)
@@ -877,8 +878,6 @@ def plate_hole_case() -> Case:
         return p
 
     def dde_problem(dde):
-        from kinn.geometry import Disk as _D  # noqa: F401  (kinn's geometry is not used here)
-
         geom = dde.geometry.Rectangle([0, 0], [20, 20]) - dde.geometry.Disk([0, 0], 5)
         lam = E * NU / (1 - NU**2)  # plane stress
         mu = E / (2 * (1 + NU))
@@ -931,7 +930,9 @@ def plate_hole_case() -> Case:
             "bcs": bcs,
             "num_domain": 2048,
             "num_boundary": 512,
-            "transform": lambda x, y: torch.cat([x[:, :1] / 20 * y[:, :1], x[:, 1:] / 20 * y[:, 1:]], 1),
+            "transform": lambda x, y: torch.cat(
+                [x[:, :1] / 20 * y[:, :1], x[:, 1:] / 20 * y[:, 1:]], 1
+            ),
         }
 
     return Case(
