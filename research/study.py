@@ -61,6 +61,32 @@ def matched(net):
     return net
 
 
+def smooth(net, spline=0.0):
+    """Start from smooth edge functions: the spline branch scaled by ``spline`` (0: silu MLP-like
+    start, as pykan's small noise_scale), the base branch carrying the whole variance."""
+    with torch.no_grad():
+        for layer in net.layers if hasattr(net, "layers") else []:
+            if not hasattr(layer, "spline_weight"):
+                continue
+            layer.spline_weight.mul_(spline)
+            if layer.base_weight is not None:
+                layer.base_weight.mul_(math.sqrt(2 - spline**2))
+    return net
+
+
+def smooth_chebyshev(net):
+    """Chebyshev layers that start as ``c0 + c1 tanh(x)`` (a tanh MLP): higher degrees zero,
+    the degree-1 coefficients carrying the layer's whole variance."""
+    with torch.no_grad():
+        for layer in net.layers:
+            w = layer.spline_weight
+            var = (w**2).sum(1).mean()  # per edge, summed over degrees
+            w[:, 2:] = 0
+            w[:, 1] = torch.randn_like(w[:, 1]) * var.sqrt() / 0.53  # E[tanh(x)^2] ~ 0.28
+            w[:, 0] = 0
+    return net
+
+
 def grid_updates(net, d, every=100, until=600, n=4096):
     """pykan-style grid updates from samples of the input box during early training."""
     z = torch.rand(n, d, generator=torch.Generator().manual_seed(0)) * 2 - 1
@@ -90,6 +116,18 @@ ARMS = {
     "kan_app_update": lambda i, o: KAN(
         [i, *H, o], grid=10, degree=3, domain=_domains((-1, 1), (-4, 4), 3)
     ),
+    "kan_py_smooth": lambda i, o: smooth(KAN([i, *H, o])),
+    "kan_py_smooth01": lambda i, o: smooth(KAN([i, *H, o]), 0.1),
+    "kan_app_smooth": lambda i, o: smooth(KAN([i, *H, o], domain=_domains((-1, 1), (-4, 4), 3))),
+    "kan_h2m_smooth": lambda i, o: smooth(
+        matched(KAN([i, *H, o], domain=_domains((-1, 1), (-2, 2), 3)))
+    ),
+    "kan_d5_smooth": lambda i, o: smooth(KAN([i, *H, o], degree=5)),
+    "kan_h2_smooth": lambda i, o: smooth(KAN([i, *H, o], domain=_domains((-1, 1), (-2, 2), 3))),
+    "kan_app_d5_smooth": lambda i, o: smooth(
+        KAN([i, *H, o], degree=5, domain=_domains((-1, 1), (-4, 4), 3))
+    ),
+    "cheb6_smooth": lambda i, o: smooth_chebyshev(KAN([i, *H, o], "chebyshev", degree=6)),
     "mlp": lambda i, o: MLP([i, 64, 64, 64, o], "tanh"),
     "mlp_small": lambda i, o: MLP([i, 32, 32, o], "tanh"),
     # the shipped `kinn` KAN: model/kan.yaml (hidden domain [-4, 4] from the app)
