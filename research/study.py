@@ -53,11 +53,20 @@ def _domains(first, hidden, n):
 def matched(net):
     """Re-initialise each layer so its outputs fill the next layer's grid (std = a third of
     the next domain's half-width) instead of its own: the prototype fix of the init."""
-    layers = list(net.layers)
+    layers = list(rough(net).layers)
     for layer, nxt in zip(layers[:-1], layers[1:]):
         own = (layer.domain_bounds()[:, 1] - layer.domain_bounds()[:, 0]).mean() / 2
         want = (nxt.domain_bounds()[:, 1] - nxt.domain_bounds()[:, 0]).mean() / 2
-        layer.reset_parameters(gain=float(want / own))
+        layer.reset_parameters(gain=float(want / own), smooth=False)
+    return net
+
+
+def rough(net):
+    """The original initialisation (random spline branch sharing the variance with the base),
+    whatever kinn's default now is."""
+    for layer in net.layers if hasattr(net, "layers") else []:
+        if hasattr(layer, "spline_weight"):
+            layer.reset_parameters(smooth=False)
     return net
 
 
@@ -77,6 +86,7 @@ def smooth(net, spline=0.0):
 def smooth_chebyshev(net):
     """Chebyshev layers that start as ``c0 + c1 tanh(x)`` (a tanh MLP): higher degrees zero,
     the degree-1 coefficients carrying the layer's whole variance."""
+    rough(net)
     with torch.no_grad():
         for layer in net.layers:
             w = layer.spline_weight
@@ -102,57 +112,63 @@ def grid_updates(net, d, every=100, until=600, n=4096):
     return callback
 
 
+def _kan(hidden_domain=None, **kw):
+    """``KAN([i, 16, 16, o], **kw)`` with the hidden layers on ``hidden_domain``."""
+
+    def make(i, o):
+        domain = _domains((-1, 1), hidden_domain, 3) if hidden_domain else (-1, 1)
+        return KAN([i, *H, o], domain=domain, **kw)
+
+    return make
+
+
+def _with(make, *wraps):
+    def build(i, o):
+        net = make(i, o)
+        for wrap in wraps:
+            net = wrap(net)
+        return net
+
+    return build
+
+
+APP = (-4, 4)  # the app's hidden_domain (model/kan.yaml)
 ARMS = {
-    "kan_app_match": lambda i, o: matched(
-        KAN([i, *H, o], grid=10, degree=3, domain=_domains((-1, 1), (-4, 4), 3))
-    ),
-    "kan_h2_match": lambda i, o: matched(
-        KAN([i, *H, o], grid=10, degree=3, domain=_domains((-1, 1), (-2, 2), 3))
-    ),
-    "kan_d5_h2_match": lambda i, o: matched(
-        KAN([i, *H, o], grid=10, degree=5, domain=_domains((-1, 1), (-2, 2), 3))
-    ),
-    "kan_py_update": lambda i, o: KAN([i, *H, o], grid=10, degree=3),
-    "kan_app_update": lambda i, o: KAN(
-        [i, *H, o], grid=10, degree=3, domain=_domains((-1, 1), (-4, 4), 3)
-    ),
-    "kan_py_smooth": lambda i, o: smooth(KAN([i, *H, o])),
-    "kan_py_smooth01": lambda i, o: smooth(KAN([i, *H, o]), 0.1),
-    "kan_app_smooth": lambda i, o: smooth(KAN([i, *H, o], domain=_domains((-1, 1), (-4, 4), 3))),
-    "kan_h2m_smooth": lambda i, o: smooth(
-        matched(KAN([i, *H, o], domain=_domains((-1, 1), (-2, 2), 3)))
-    ),
-    "kan_d5_smooth": lambda i, o: smooth(KAN([i, *H, o], degree=5)),
-    "kan_h2_smooth": lambda i, o: smooth(KAN([i, *H, o], domain=_domains((-1, 1), (-2, 2), 3))),
-    "kan_app_d5_smooth": lambda i, o: smooth(
-        KAN([i, *H, o], degree=5, domain=_domains((-1, 1), (-4, 4), 3))
-    ),
-    "cheb6_smooth": lambda i, o: smooth_chebyshev(KAN([i, *H, o], "chebyshev", degree=6)),
     "mlp": lambda i, o: MLP([i, 64, 64, 64, o], "tanh"),
     "mlp_small": lambda i, o: MLP([i, 32, 32, o], "tanh"),
-    # the shipped `kinn` KAN: model/kan.yaml (hidden domain [-4, 4] from the app)
-    "kan_app": lambda i, o: KAN(
-        [i, *H, o], grid=10, degree=3, domain=_domains((-1, 1), (-4, 4), 3)
-    ),
-    # the Python default KAN(...): every layer on (-1, 1)
-    "kan_py": lambda i, o: KAN([i, *H, o], grid=10, degree=3),
-    "kan_h2": lambda i, o: KAN([i, *H, o], domain=_domains((-1, 1), (-2, 2), 3)),
-    "kan_d5": lambda i, o: KAN([i, *H, o], grid=10, degree=5),
-    "kan_d5_h2": lambda i, o: KAN(
-        [i, *H, o], grid=10, degree=5, domain=_domains((-1, 1), (-2, 2), 3)
-    ),
-    "kan_g5": lambda i, o: KAN([i, *H, o], grid=5, degree=3),
-    "kan_g20": lambda i, o: KAN([i, *H, o], grid=20, degree=3),
-    "kan_nobase": lambda i, o: KAN([i, *H, o], grid=10, degree=3, base=None),
-    "kan_tanh": lambda i, o: TanhKAN([i, *H, o], grid=10, degree=3),
-    "kan_tanh_d5": lambda i, o: TanhKAN([i, *H, o], grid=10, degree=5),
-    "kan_tanh_nobase": lambda i, o: TanhKAN([i, *H, o], grid=10, degree=3, base=None),
-    "kan_w32": lambda i, o: KAN([i, 32, 32, o], grid=10, degree=3),
-    "kan_1h": lambda i, o: KAN([i, 32, o], grid=10, degree=3),
-    "cheb6": lambda i, o: KAN([i, *H, o], "chebyshev", degree=6),
-    "cheb4": lambda i, o: KAN([i, *H, o], "chebyshev", degree=4),
-    "cheb8": lambda i, o: KAN([i, *H, o], "chebyshev", degree=8),
-    "cheb6_base": lambda i, o: KAN([i, *H, o], "chebyshev", degree=6, base="silu"),
+    # the shipped KAN with the original (rough) initialisation
+    "kan_app": _with(_kan(APP), rough),
+    "kan_py": _with(_kan(), rough),  # the Python default KAN(...): every layer on (-1, 1)
+    "kan_h2": _with(_kan((-2, 2)), rough),
+    "kan_d5": _with(_kan(degree=5), rough),
+    "kan_g5": _with(_kan(grid=5), rough),
+    "kan_g20": _with(_kan(grid=20), rough),
+    "kan_nobase": _with(_kan(base=None), rough),
+    "kan_app_match": _with(_kan(APP), matched),
+    "kan_h2_match": _with(_kan((-2, 2)), matched),
+    "kan_py_update": _with(_kan(), rough),
+    "kan_app_update": _with(_kan(APP), rough),
+    "kan_tanh": _with(lambda i, o: TanhKAN([i, *H, o]), rough),
+    # smooth starts applied by hand on top of the rough one
+    "kan_py_smooth": _with(_kan(), rough, smooth),
+    "kan_py_smooth01": _with(_kan(), rough, lambda n: smooth(n, 0.1)),
+    "kan_app_smooth": _with(_kan(APP), rough, smooth),
+    "kan_h2_smooth": _with(_kan((-2, 2)), rough, smooth),
+    "kan_h2m_smooth": _with(_kan((-2, 2)), matched, smooth),
+    "kan_d5_smooth": _with(_kan(degree=5), rough, smooth),
+    "kan_app_d5_smooth": _with(_kan(APP, degree=5), rough, smooth),
+    "cheb6": _with(lambda i, o: KAN([i, *H, o], "chebyshev", degree=6), rough),
+    "cheb6_smooth": _with(lambda i, o: KAN([i, *H, o], "chebyshev", degree=6), smooth_chebyshev),
+    # kinn's new default initialisation (prototype commit): smooth
+    "kan_app_new": _kan(APP),
+    "kan_app_d5_new": _kan(APP, degree=5),
+    "kan_app_g20_new": _kan(APP, grid=20),
+    "kan_app_d5_g5_new": _kan(APP, degree=5, grid=5),
+    "kan_app_w32_new": lambda i, o: KAN([i, 32, 32, o], degree=5, domain=_domains((-1, 1), APP, 3)),
+    "kan_py_new": _kan(),
+    "kan_h2_new": _kan((-2, 2)),
+    "cheb6_new": lambda i, o: KAN([i, *H, o], "chebyshev", degree=6),
+    "cheb4_new": lambda i, o: KAN([i, *H, o], "chebyshev", degree=4),
 }
 
 
