@@ -469,12 +469,16 @@ def main(argv=None):
             r = run_isolated(job, args.threads)
             runs.append(r)
             print(json.dumps({k: v for k, v in r.items() if k != "history"}), flush=True)
+            write(runs, args)  # after every run: a stopped suite keeps what it measured
+    print(f"wrote {args.out}.md and {args.out}.json", file=sys.stderr)
+
+
+def write(runs: list[dict], args) -> None:
     compare(runs)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps({"args": vars(args), "runs": runs}, indent=1))
-    out.with_suffix(".md").write_text(markdown(runs, args))
-    print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}", file=sys.stderr)
+    Path(f"{out}.json").write_text(json.dumps({"args": vars(args), "runs": runs}, indent=1))
+    Path(f"{out}.md").write_text(markdown(runs, args))
 
 
 if __name__ == "__main__":
