@@ -519,110 +519,107 @@ def _cached(name: str, compute, stride: int):
     return np.stack([xx.ravel(), tt.ravel()], 1), {"u": d["u"].ravel()}
 
 
-def burgers_case() -> Case:
-    nu = 0.01 / PI
-    ev = lambda: _cached("burgers_reference", burgers_reference, 8)  # noqa: E731
+def _evolution_case(
+    name,
+    cls,
+    source,
+    lo,
+    hi,
+    residual,
+    dde_residual,
+    initial,
+    boundary,
+    evaluation,
+    exact=None,
+    velocity=False,
+) -> Case:
+    """A 1-D evolution equation on ``[lo, hi] x [0, 1]`` (inputs ``x, t``), soft initial and
+    boundary values (``initial``, ``boundary``: numbers or torch ``x (N, 2) -> (N,)``), zero
+    initial velocity when ``velocity``; 2048 interior, 256 boundary and 256 initial points.
+    ``residual(x, u)`` is kinn's, ``dde_residual(dde, x, y)`` DeepXDE's."""
 
     def build():
+        terms = [
+            Residual(residual, hessian="diag"),
+            Initial(initial, velocity=0.0 if velocity else None),
+            Dirichlet("boundary", boundary),
+        ]
         p = Problem(
-            name="burgers",
-            geometry=_spacetime(-1, 1),
-            inputs=("x", "t"),
-            fields=("u",),
-            terms=[
-                Residual(
-                    lambda x, u: u.d("u", "t") + u["u"] * u.d("u", "x") - nu * u.d("u", "xx"),
-                    hessian="diag",
-                ),
-                Initial(lambda x: -torch.sin(PI * x[:, 0])),
-                Dirichlet("boundary", 0.0),
-            ],
+            name=name, geometry=_spacetime(lo, hi), inputs=("x", "t"), fields=("u",), terms=terms
         )
-        return _with_dense(p, ev)
+        return _with_dense(p, evaluation, None if exact is None else lambda x: exact(x)[:, None])
 
     def dde_problem(dde):
-        geom = _dde_spacetime(dde, -1, 1)
+        geom = _dde_spacetime(dde, lo, hi)
 
-        def pde(x, y):
-            u_x = dde.grad.jacobian(y, x, i=0, j=0)
-            u_t = dde.grad.jacobian(y, x, i=0, j=1)
-            return u_t + y * u_x - nu * dde.grad.hessian(y, x, i=0, j=0)
+        def values(v):
+            return _numpy(v) if callable(v) else (lambda x: np.full((len(x), 1), float(v)))
 
-        bc = dde.icbc.DirichletBC(geom, lambda x: np.zeros((len(x), 1)), lambda _, on: on)
-        ic = dde.icbc.IC(geom, lambda x: -np.sin(PI * x[:, :1]), lambda _, on: on)
+        on = lambda _, b: b  # noqa: E731
+        bcs = [
+            dde.icbc.DirichletBC(geom, values(boundary), on),
+            dde.icbc.IC(geom, values(initial), on),
+        ]
+        if velocity:
+            u_t = lambda x, y, _: dde.grad.jacobian(y, x, i=0, j=1)  # noqa: E731
+            bcs.append(dde.icbc.OperatorBC(geom, u_t, lambda x, _: np.isclose(x[1], 0)))
         return {
             "geom": geom,
-            "pde": pde,
-            "bcs": [bc, ic],
+            "pde": lambda x, y: dde_residual(dde, x, y),
+            "bcs": bcs,
             "num_domain": 2048,
             "num_boundary": 256,
             "num_initial": 256,
         }
 
     return Case(
-        "burgers",
-        "nonlinear time-dependent",
+        name,
+        cls,
         build,
         "strong",
         {"n_interior": 2048, "n_boundary": 256},
-        ev,
+        evaluation,
         dde_problem,
         ("u",),
-        "Burgers nu = 0.01/pi, steep front (Raissi et al. 2019, PINNacle Burgers1d-C)",
+        source,
     )
 
 
-def allen_cahn_case() -> Case:
-    d, gamma = 1e-3, 5.0
-    ev = lambda: _cached("allen_cahn_reference", allen_cahn_reference, 8)  # noqa: E731
+def burgers_case(nu: float = 0.01 / PI) -> Case:
+    def dde_residual(dde, x, y):
+        u_x, u_t = dde.grad.jacobian(y, x, i=0, j=0), dde.grad.jacobian(y, x, i=0, j=1)
+        return u_t + y * u_x - nu * dde.grad.hessian(y, x, i=0, j=0)
 
-    def build():
-        p = Problem(
-            name="allen_cahn",
-            geometry=_spacetime(-1, 1),
-            inputs=("x", "t"),
-            fields=("u",),
-            terms=[
-                Residual(
-                    lambda x, u: (
-                        u.d("u", "t") - d * u.d("u", "xx") - gamma * (u["u"] - u["u"] ** 3)
-                    ),
-                    hessian="diag",
-                ),
-                Initial(lambda x: x[:, 0] ** 2 * torch.cos(PI * x[:, 0])),
-                Dirichlet("boundary", -1.0),
-            ],
-        )
-        return _with_dense(p, ev)
+    return _evolution_case(
+        "burgers",
+        "nonlinear time-dependent",
+        "Burgers nu = 0.01/pi, steep front (Raissi et al. 2019, PINNacle Burgers1d-C)",
+        -1,
+        1,
+        lambda x, u: u.d("u", "t") + u["u"] * u.d("u", "x") - nu * u.d("u", "xx"),
+        dde_residual,
+        lambda x: -torch.sin(PI * x[:, 0]),
+        0.0,
+        lambda: _cached("burgers_reference", burgers_reference, 8),
+    )
 
-    def dde_problem(dde):
-        geom = _dde_spacetime(dde, -1, 1)
 
-        def pde(x, y):
-            u_t = dde.grad.jacobian(y, x, i=0, j=1)
-            return u_t - d * dde.grad.hessian(y, x, i=0, j=0) - gamma * (y - y**3)
+def allen_cahn_case(d: float = 1e-3, gamma: float = 5.0) -> Case:
+    def dde_residual(dde, x, y):
+        u_t = dde.grad.jacobian(y, x, i=0, j=1)
+        return u_t - d * dde.grad.hessian(y, x, i=0, j=0) - gamma * (y - y**3)
 
-        bc = dde.icbc.DirichletBC(geom, lambda x: -np.ones((len(x), 1)), lambda _, on: on)
-        ic = dde.icbc.IC(geom, lambda x: x[:, :1] ** 2 * np.cos(PI * x[:, :1]), lambda _, on: on)
-        return {
-            "geom": geom,
-            "pde": pde,
-            "bcs": [bc, ic],
-            "num_domain": 2048,
-            "num_boundary": 256,
-            "num_initial": 256,
-        }
-
-    return Case(
+    return _evolution_case(
         "allen_cahn",
         "nonlinear time-dependent",
-        build,
-        "strong",
-        {"n_interior": 2048, "n_boundary": 256},
-        ev,
-        dde_problem,
-        ("u",),
         "Allen-Cahn d = 1e-3, gamma = 5, u(+-1) = -1 (DeepXDE example, PIKAN, PINNacle)",
+        -1,
+        1,
+        lambda x, u: u.d("u", "t") - d * u.d("u", "xx") - gamma * (u["u"] - u["u"] ** 3),
+        dde_residual,
+        lambda x: x[:, 0] ** 2 * torch.cos(PI * x[:, 0]),
+        -1.0,
+        lambda: _cached("allen_cahn_reference", allen_cahn_reference, 8),
     )
 
 
@@ -638,59 +635,23 @@ def _kg_f(x):  # u_tt - u_xx + u^3
 
 
 def klein_gordon_case() -> Case:
-    ev = lambda: _exact_set(_grid([0, 0], [1, 1], [201, 101]), {"u": _kg_u})  # noqa: E731
+    def dde_residual(dde, x, y):
+        u_tt, u_xx = dde.grad.hessian(y, x, i=1, j=1), dde.grad.hessian(y, x, i=0, j=0)
+        return u_tt - u_xx + y**3 - _kg_f(x)[:, None]
 
-    def build():
-        p = Problem(
-            name="klein_gordon",
-            geometry=_spacetime(0, 1),
-            inputs=("x", "t"),
-            fields=("u",),
-            terms=[
-                Residual(
-                    lambda x, u: u.d("u", "tt") - u.d("u", "xx") + u["u"] ** 3 - _kg_f(x),
-                    hessian="diag",
-                ),
-                Initial(lambda x: x[:, 0], velocity=0.0),
-                Dirichlet("boundary", _kg_u),
-            ],
-        )
-        return _with_dense(p, ev, lambda x: _kg_u(x)[:, None])
-
-    def dde_problem(dde):
-        geom = _dde_spacetime(dde, 0, 1)
-
-        def pde(x, y):
-            u_tt = dde.grad.hessian(y, x, i=1, j=1)
-            u_xx = dde.grad.hessian(y, x, i=0, j=0)
-            return u_tt - u_xx + y**3 - _kg_f(x)[:, None]
-
-        bc = dde.icbc.DirichletBC(geom, _numpy(_kg_u), lambda _, on: on)
-        ic = dde.icbc.IC(geom, lambda x: x[:, :1], lambda _, on: on)
-        ic_t = dde.icbc.OperatorBC(
-            geom,
-            lambda x, y, _: dde.grad.jacobian(y, x, i=0, j=1),
-            lambda x, _: np.isclose(x[1], 0),
-        )
-        return {
-            "geom": geom,
-            "pde": pde,
-            "bcs": [bc, ic, ic_t],
-            "num_domain": 2048,
-            "num_boundary": 256,
-            "num_initial": 256,
-        }
-
-    return Case(
+    return _evolution_case(
         "klein_gordon",
         "nonlinear time-dependent; wave-type",
-        build,
-        "strong",
-        {"n_interior": 2048, "n_boundary": 256},
-        ev,
-        dde_problem,
-        ("u",),
         "nonlinear Klein-Gordon u_tt - u_xx + u^3 = f, u = x cos(5 pi t) + (x t)^3 (PIKAN)",
+        0,
+        1,
+        lambda x, u: u.d("u", "tt") - u.d("u", "xx") + u["u"] ** 3 - _kg_f(x),
+        dde_residual,
+        lambda x: x[:, 0],
+        _kg_u,
+        lambda: _exact_set(_grid([0, 0], [1, 1], [201, 101]), {"u": _kg_u}),
+        exact=_kg_u,
+        velocity=True,
     )
 
 
@@ -705,55 +666,23 @@ def _wave_u(x, c=2.0):
 
 
 def wave1d_case() -> Case:
-    ev = lambda: _exact_set(_grid([0, 0], [1, 1], [201, 101]), {"u": _wave_u})  # noqa: E731
+    def dde_residual(dde, x, y):
+        return dde.grad.hessian(y, x, i=1, j=1) - 4 * dde.grad.hessian(y, x, i=0, j=0)
 
-    def build():
-        p = Problem(
-            name="wave1d",
-            geometry=_spacetime(0, 1),
-            inputs=("x", "t"),
-            fields=("u",),
-            terms=[
-                Residual(lambda x, u: u.d("u", "tt") - 4 * u.d("u", "xx"), hessian="diag"),
-                Initial(_wave_u, velocity=0.0),
-                Dirichlet("boundary", 0.0),
-            ],
-        )
-        return _with_dense(p, ev, lambda x: _wave_u(x)[:, None])
-
-    def dde_problem(dde):
-        geom = _dde_spacetime(dde, 0, 1)
-
-        def pde(x, y):
-            return dde.grad.hessian(y, x, i=1, j=1) - 4 * dde.grad.hessian(y, x, i=0, j=0)
-
-        bc = dde.icbc.DirichletBC(geom, lambda x: np.zeros((len(x), 1)), lambda _, on: on)
-        ic = dde.icbc.IC(geom, _numpy(_wave_u), lambda _, on: on)
-        ic_t = dde.icbc.OperatorBC(
-            geom,
-            lambda x, y, _: dde.grad.jacobian(y, x, i=0, j=1),
-            lambda x, _: np.isclose(x[1], 0),
-        )
-        return {
-            "geom": geom,
-            "pde": pde,
-            "bcs": [bc, ic, ic_t],
-            "num_domain": 2048,
-            "num_boundary": 256,
-            "num_initial": 256,
-        }
-
-    return Case(
+    return _evolution_case(
         "wave1d",
         "wave-type",
-        build,
-        "strong",
-        {"n_interior": 2048, "n_boundary": 256},
-        ev,
-        dde_problem,
-        ("u",),
         "wave u_tt = 4 u_xx, u = sin(pi x) cos(2 pi t) + sin(4 pi x) cos(8 pi t) / 2 "
         "(PINNacle Wave1d-C, PIKAN)",
+        0,
+        1,
+        lambda x, u: u.d("u", "tt") - 4 * u.d("u", "xx"),
+        dde_residual,
+        _wave_u,
+        0.0,
+        lambda: _exact_set(_grid([0, 0], [1, 1], [201, 101]), {"u": _wave_u}),
+        exact=_wave_u,
+        velocity=True,
     )
 
 
