@@ -317,8 +317,10 @@ def run_deepxde(case_name: str, scale: float = 1.0, seed: int = 0) -> dict:
         model.compile("adam", lr=1e-3, loss_weights=weights, external_trainable_variables=raw)
         model.train(iterations=adam_steps, callbacks=[History()], display_every=10**9, verbose=0)
         dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs_steps)
-        dde.optimizers.config.LBFGS_options["iter_per_step"] = every
-        dde.optimizers.config.LBFGS_options["fun_per_step"] = int(every * 1.25)
+        # DeepXDE reads a step of exactly one iteration as convergence: chunks of >= 2
+        chunk = max(2, every)
+        dde.optimizers.config.LBFGS_options["iter_per_step"] = chunk
+        dde.optimizers.config.LBFGS_options["fun_per_step"] = int(chunk * 1.25)
         lbfgs_phase[0] = True
         model.compile("L-BFGS", loss_weights=weights, external_trainable_variables=raw)
         model.train(callbacks=[History()], display_every=10**9, verbose=0)
