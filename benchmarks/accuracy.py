@@ -9,8 +9,9 @@ train through the documented API (``Problem.objective``, ``Trainer``, ``Stage``)
 recipe (``RECIPES``); DeepXDE (``DDE_BACKEND=pytorch``, float64) trains a [64]*3 tanh MLP with
 5000 Adam steps (lr 1e-3) then L-BFGS, on the same problem and points budget. Errors are
 relative L2 on each problem's dense evaluation set (>= 10k points, never the training points),
-recorded every few steps against wall time with the validations' own cost removed, so the
-error of every model at the DeepXDE run's wall time can be read off.
+recorded every few steps against the training's CPU time and wall time (validations' own cost
+removed), so the error of every model at the DeepXDE run's time can be read off. Equal-time
+figures use CPU seconds: on a shared machine other processes inflate wall time.
 
 Writes ``<out>.json`` (every run with its history) and ``<out>.md`` (tables), and prints one
 JSON object per run.
