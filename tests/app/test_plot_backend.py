@@ -17,7 +17,7 @@ SCRIPT = textwrap.dedent(
     try:  # what a Jupyter notebook runs; else any backend that is not Agg
         matplotlib.use("module://matplotlib_inline.backend_inline")
         import matplotlib.pyplot as plt
-    except ImportError:
+    except (ImportError, ValueError):  # matplotlib-inline is not installed
         matplotlib.use("svg")
         import matplotlib.pyplot as plt
     import numpy as np
