@@ -4,7 +4,7 @@ python -m benchmarks.accuracy [--problems a,b] [--models kan,kan_chebyshev,mlp,d
        [--recipe default] [--quick] [--threads 1] [--out benchmarks/results/accuracy]
 
 Every (problem, model) pair runs in its own process. kinn models come from the shipped
-configs (``kinn/conf/model/<name>.yaml``, overrides as ``kan:degree=5:hidden=[32,32]``) and
+configs (``conf/model/<name>.yaml``, overrides as ``kan:degree=5:hidden=[32,32]``) and
 train through the documented API (``Problem.objective``, ``Trainer``, ``Stage``) with a named
 recipe (``RECIPES``); DeepXDE (``DDE_BACKEND=pytorch``, float64) trains a [64]*3 tanh MLP with
 5000 Adam steps (lr 1e-3) then L-BFGS, on the same problem and points budget. Errors are
@@ -44,7 +44,7 @@ def _conf_trainer(name: str) -> dict:
     from omegaconf import OmegaConf
 
     cfg = OmegaConf.to_container(
-        OmegaConf.load(ROOT / "kinn" / "conf" / "trainer" / f"{name}.yaml")
+        OmegaConf.load(ROOT / "conf" / "trainer" / f"{name}.yaml")
     )
     cfg.pop("defaults", None)
     return cfg
@@ -106,14 +106,14 @@ RECIPES = {"default": recipe_default, "dde": recipe_dde, "study": recipe_study}
 
 
 def build_network(spec: str, in_dim: int, out_dim: int) -> torch.nn.Module:
-    """A network from ``kinn/conf/model/<name>.yaml`` with ``:key=value`` overrides."""
+    """A network from ``conf/model/<name>.yaml`` with ``:key=value`` overrides."""
     import yaml
     from omegaconf import OmegaConf
 
     from kinn.app.build import build_network as from_config
 
     name, *overrides = spec.split(":")
-    cfg = OmegaConf.to_container(OmegaConf.load(ROOT / "kinn" / "conf" / "model" / f"{name}.yaml"))
+    cfg = OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "model" / f"{name}.yaml"))
     cfg.pop("defaults", None)
     for item in overrides:
         key, _, value = item.partition("=")
