@@ -20,7 +20,7 @@ import time
 import torch
 
 from kinn.diff import jet
-from kinn.nn import KAN
+from kinn.nn import KAN, _triton
 
 # (basis, degree, base) x (order, hessian) x dtype; sizes tiny: the interpreter is slow
 NETS = [("bspline", k, "silu") for k in (1, 2, 3, 5, 7)] + [
@@ -29,6 +29,7 @@ NETS = [("bspline", k, "silu") for k in (1, 2, 3, 5, 7)] + [
     ("chebyshev", 3, None),
     ("chebyshev", 6, "silu"),
 ]
+QUICK_FLOAT32 = [(1, "silu"), (3, "silu"), (7, "silu"), (6, "silu")]
 ORDERS = [(0, "full"), (1, "full"), (2, "full"), (2, "diag")]
 DTYPES = [torch.float64, torch.float32]
 
@@ -38,6 +39,17 @@ def _points(n: int, d: int, dtype) -> torch.Tensor:
     x = torch.rand(n, d, dtype=dtype) * 2.6 - 1.3
     x[0, 0], x[1, :] = 0.5, 1.0
     return x
+
+
+class _Counted:
+    """A kernel entry point of :mod:`kinn.nn._triton` that counts its calls."""
+
+    def __init__(self, fn):
+        self.fn, self.calls = fn, 0
+
+    def __call__(self, *args):
+        self.calls += 1
+        return self.fn(*args)
 
 
 def _run(kernels: bool, net, x, order, hessian):
@@ -67,8 +79,13 @@ def case(basis, degree, base, order, hessian, dtype) -> dict:
         for p in net.parameters():
             p.normal_(0.0, 0.5)
     x = _points(20, 2, dtype)
+    counted = [_Counted(_triton.forward), _Counted(_triton.backward)]
+    _triton.forward, _triton.backward = counted
     t0 = time.perf_counter()
-    got = _run(True, net, x, order, hessian)
+    try:
+        got = _run(True, net, x, order, hessian)
+    finally:
+        _triton.forward, _triton.backward = counted[0].fn, counted[1].fn
     seconds = time.perf_counter() - t0
     ref = _run(False, net, x, order, hessian)
     abs_diff = max((a - b).abs().max().item() for a, b in zip(got, ref))
@@ -77,19 +94,26 @@ def case(basis, degree, base, order, hessian, dtype) -> dict:
     )
     name = f"{basis}{degree}-{base}-order{order}{'-' + hessian if order == 2 else ''}"
     return dict(case=name, dtype=str(dtype).split(".")[1], max_abs=abs_diff, max_rel=rel_diff,
-                seconds=round(seconds, 2))  # fmt: skip
+                kernel_calls=[c.calls for c in counted], seconds=round(seconds, 2))  # fmt: skip
+
+
+def cases(quick: bool):
+    """``(basis, degree, base, order, hessian, dtype)``; quick: float32 for fewer networks."""
+    for dtype in DTYPES:
+        for basis, degree, base in NETS:
+            if quick and dtype == torch.float32 and (degree, base) not in QUICK_FLOAT32:
+                continue
+            for order, hessian in ORDERS:
+                yield basis, degree, base, order, hessian, dtype
 
 
 def main(argv=None) -> None:
-    quick = "--quick" in (argv or sys.argv[1:])
+    quick = "--quick" in (sys.argv[1:] if argv is None else argv)
     if os.environ.get("TRITON_INTERPRET") != "1":
-        raise SystemExit("TRITON_INTERPRET must be 1 (set before Triton is imported), got unset")
-    for dtype in DTYPES:
-        for basis, degree, base in NETS:
-            for order, hessian in ORDERS:
-                if quick and dtype == torch.float32 and degree not in (3, 6):
-                    continue
-                print(json.dumps(case(basis, degree, base, order, hessian, dtype)), flush=True)
+        value = os.environ.get("TRITON_INTERPRET")
+        raise SystemExit(f"TRITON_INTERPRET must be 1 (set before importing Triton), got {value!r}")
+    for args in cases(quick):
+        print(json.dumps(case(*args)), flush=True)
 
 
 if __name__ == "__main__":
