@@ -127,3 +127,33 @@ def test_cuda_layer_runs_the_compiled_kernel(monkeypatch):
     layer = BSplineKANLayer(4, 8).cuda()
     layer.jet_rows(torch.randn(3, 64, 4, device="cuda"), RowLayout(2, 1))
     assert calls
+
+
+@needs_triton
+def test_gpu_benchmark_runs_interpreted_on_cpu():
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.gpu", "--interpret"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    timed = [r for r in rows if "ms" in r]
+    kinds = {(r["benchmark"], r["kind"]) for r in timed}
+    assert ("layer", "kan_fused") in kinds and ("pinn_step", "mlp_autograd") in kinds
+    assert all(r["ms"] > 0 and r["tflops"] > 0 and r["tb_per_s"] > 0 for r in timed)
+    assert rows[-1]["benchmark"] == "done"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is here")
+def test_gpu_benchmark_without_cuda_says_so():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.gpu"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and proc.stdout == ""
+    assert "no CUDA device" in proc.stderr
