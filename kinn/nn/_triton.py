@@ -42,10 +42,12 @@ __all__ = ["applies", "available", "backward", "forward"]
 _MAX_BLOCK_K = 256  # wider layers (G + k > 256 bases per input) take the PyTorch path
 
 
-@cache
+_INSTALLED = importlib.util.find_spec("triton") is not None  # looks, does not import
+
+
 def available() -> bool:
     """Whether Triton is installed (it is imported only when a kernel first runs)."""
-    return importlib.util.find_spec("triton") is not None
+    return _INSTALLED
 
 
 def _mode() -> str:

@@ -296,7 +296,9 @@ def weight_grad_kernel(
         if HAS_BASE:
             brow = c0[:, None] * f0[None, :] + A * f1[None, :] + B * f2[None, :]
             accb += tl.sum(tl.reshape(brow, (BLOCK_R * BLOCK_N, 1)) * g2, axis=0)
-    rows_w = I * K + (I if HAS_BASE else 0)
+    rows_w = I * K
+    if HAS_BASE:
+        rows_w += I
     base = gW + chunk * rows_w * O
     tl.store(
         base + (i * K + kk[:, None]) * O + oo[None, :],
