@@ -37,12 +37,11 @@ def kan_rows(layer, J: torch.Tensor, layout: RowLayout) -> torch.Tensor:
     spec = layer.kernel_basis()
     if (
         spec is None
-        or J.device.type != "cpu"
         or J.dtype not in (torch.float32, torch.float64)
         or weight.dtype != J.dtype
         or (bias is not None and bias.dtype != J.dtype)
         or layout.order > 2
-        or not (_on_triton(J, *spec[:3]) or _kernel_ready(spec[1] + 1, J.dtype == torch.float64))
+        or not (_on_triton(J, *spec[:3]) or _native_ready(J, spec[1] + 1))
     ):
         return torch_rows(layer, J, weight, layout)
     basis, degree, grid, lo, inv_h = spec
@@ -71,6 +70,11 @@ def _eager(t: torch.Tensor) -> bool:
 def _on_triton(J: torch.Tensor, basis: str, degree: int, grid: int) -> bool:
     """Whether the Triton kernels (:mod:`kinn.nn._triton`) take these rows: CUDA tensors."""
     return _triton.applies(J, grid + degree if basis == "bspline" else degree + 1)
+
+
+def _native_ready(J: torch.Tensor, n_local: int) -> bool:
+    """Whether the C kernel takes these rows: CPU tensors, where it builds."""
+    return J.device.type == "cpu" and _kernel_ready(n_local, J.dtype == torch.float64)
 
 
 @torch.compiler.assume_constant_result
