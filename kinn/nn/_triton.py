@@ -165,6 +165,8 @@ def _contiguous(*tensors):
 
 def forward(J, W, bias, lo, inv_h, basis, degree, grid, d, order, pa, pb, base):
     """The op ``kinn::kan_rows`` on the Triton kernels: J ``(R, N, I)`` -> ``(R, N, O)``."""
+    if J.shape[1] == 0:  # no points: no programs to launch
+        return J.new_zeros(J.shape[0], 0, W.shape[1])
     J, W, bias, lo, inv_h = _contiguous(J, W, bias, lo, inv_h)
     run = _Launch(J, W, lo, inv_h, basis, degree, grid, d, order, pa, pb, base, order + 1)
     out = J.new_empty(run.R, run.N, run.O)
@@ -180,6 +182,10 @@ def forward(J, W, bias, lo, inv_h, basis, degree, grid, d, order, pa, pb, base):
 def backward(gy, J, W, lo, inv_h, basis, degree, grid, d, order, pa, pb, base, need_j, need_w):
     """The op ``kinn::kan_rows_backward`` on the Triton kernels: ``(grad J, grad W)``, an empty
     tensor for one not asked for."""
+    if J.shape[1] == 0:
+        return (torch.zeros_like(J) if need_j else J.new_empty(0)), (
+            torch.zeros_like(W) if need_w else W.new_empty(0)
+        )
     gy, J, W, lo, inv_h = _contiguous(gy, J, W, lo, inv_h)
     run = _Launch(J, W, lo, inv_h, basis, degree, grid, d, order, pa, pb, base, order + 2)
     consts = dict(BASIS=0 if run.bspline else 1, HAS_BASE=run.has_base, L=run.L, ORDER=order,
