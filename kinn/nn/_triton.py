@@ -201,7 +201,7 @@ def backward(gy, J, W, lo, inv_h, basis, degree, grid, d, order, pa, pb, base, n
         per_chunk = _cdiv(n_blocks, min(n_blocks, 64))
         chunks = _cdiv(n_blocks, per_chunk)
         parts = W.new_empty(chunks, *W.shape)
-        grid_ = (chunks, run.I, _cdiv(run.O, run.BLOCK_O))
+        grid_ = (run.I, chunks, _cdiv(run.O, run.BLOCK_O))
         run.kernels[2][grid_](gy, J, run.T, run.F, parts, *run.common(), per_chunk, **consts)
         gW = parts[0] if chunks == 1 else parts.sum(0)
     return gJ, gW

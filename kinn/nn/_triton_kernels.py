@@ -260,10 +260,10 @@ def weight_grad_kernel(
     PRECISION: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_N: tl.constexpr,
     BLOCK_K: tl.constexpr, BLOCK_O: tl.constexpr,
 ):  # fmt: skip
-    """Partial weight gradients gW (chunks, I K [+ I], O): grid (chunks, I, output blocks);
+    """Partial weight gradients gW (chunks, I K [+ I], O): grid (I, chunks, output blocks);
     each program sums its chunk of point blocks for one input's weight block."""
-    chunk = tl.program_id(0)
-    i = tl.program_id(1)
+    i = tl.program_id(0)  # fastest: the programs running at once share their chunk's gy in L2
+    chunk = tl.program_id(1)
     oo = tl.program_id(2) * BLOCK_O + tl.arange(0, BLOCK_O)
     kk = tl.arange(0, BLOCK_K)
     rr = tl.arange(0, BLOCK_R)
