@@ -1,12 +1,13 @@
-"""The fused CPU kernel as torch ops, and the choice between it and the PyTorch path.
+"""The fused kernels as torch ops, and the choice between them and the PyTorch path.
 
 ``kinn::kan_rows`` (a KAN layer on stacked Taylor rows) and ``kinn::kan_rows_backward`` are
 registered with ``torch.library``, so profilers, ``torch.compile`` and ``torch.export`` see
 one op per layer instead of a Python call. The forward op carries its own autograd rule: its
 backward is the backward op, or, when a graph of the backward is requested (nested
 autograd), the differentiable PyTorch path of :mod:`kinn.nn.taylor`. Layers say what the
-kernel needs through ``kernel_basis()``; everything else (GPU tensors, non-uniform grids,
-other layer types, no C compiler) takes the PyTorch path. Plain eager calls skip the
+kernel needs through ``kernel_basis()``. The op runs the C kernel on CPU tensors and the
+Triton kernels (:mod:`kinn.nn._triton`) on CUDA tensors; everything else (non-uniform grids,
+other layer types, no C compiler or no Triton) takes the PyTorch path. Plain eager calls skip the
 dispatcher (same kernel, less overhead); on torch < 2.4, which has no ``custom_op``, they are
 the only way to the kernel.
 """
@@ -17,7 +18,7 @@ from functools import cache
 
 import torch
 
-from . import _native
+from . import _native, _triton
 from .activations import activation_derivatives
 from .bspline import _end_slopes, bspline_matrix, matrix_rows, uniform_local
 from .chebyshev import tanh_chebyshev_derivatives
@@ -36,12 +37,11 @@ def kan_rows(layer, J: torch.Tensor, layout: RowLayout) -> torch.Tensor:
     spec = layer.kernel_basis()
     if (
         spec is None
-        or J.device.type != "cpu"
         or J.dtype not in (torch.float32, torch.float64)
         or weight.dtype != J.dtype
         or (bias is not None and bias.dtype != J.dtype)
         or layout.order > 2
-        or not _kernel_ready(spec[1] + 1, J.dtype == torch.float64)
+        or not (_on_triton(J, *spec[:3]) or _native_ready(J, spec[1] + 1))
     ):
         return torch_rows(layer, J, weight, layout)
     basis, degree, grid, lo, inv_h = spec
@@ -67,9 +67,19 @@ def _eager(t: torch.Tensor) -> bool:
     )
 
 
+def _on_triton(J: torch.Tensor, basis: str, degree: int, grid: int) -> bool:
+    """Whether the Triton kernels (:mod:`kinn.nn._triton`) take these rows: CUDA tensors."""
+    return _triton.applies(J, grid + degree if basis == "bspline" else degree + 1)
+
+
+def _native_ready(J: torch.Tensor, n_local: int) -> bool:
+    """Whether the C kernel takes these rows: CPU tensors, where it builds."""
+    return J.device.type == "cpu" and _kernel_ready(n_local, J.dtype == torch.float64)
+
+
 @torch.compiler.assume_constant_result
 def _kernel_ready(n_local: int, double: bool) -> bool:
-    """Whether the kernel runs here for L local bases (builds it on first use)."""
+    """Whether the CPU kernel runs here for L local bases (builds it on first use)."""
     dtype = torch.float64 if double else torch.float32
     return (
         n_local <= _MAX_LOCAL
@@ -148,6 +158,8 @@ def _contiguous(*tensors):
 
 
 def _forward(J, W, bias, lo, inv_h, basis, degree, grid, d, order, pa, pb, base):
+    if _on_triton(J, basis, degree, grid):
+        return _triton.forward(J, W, bias, lo, inv_h, basis, degree, grid, d, order, pa, pb, base)
     J, W, bias, lo, inv_h = _contiguous(J, W, bias, lo, inv_h)
     out = J.new_empty(J.shape[0], J.shape[1], W.shape[1])
     meta = (lo, inv_h, basis, degree, grid, d, order, pa, pb, base)
@@ -156,6 +168,9 @@ def _forward(J, W, bias, lo, inv_h, basis, degree, grid, d, order, pa, pb, base)
 
 
 def _backward(gy, J, W, lo, inv_h, basis, degree, grid, d, order, pa, pb, base, need_j, need_w):
+    if _on_triton(J, basis, degree, grid):
+        meta = (lo, inv_h, basis, degree, grid, d, order, pa, pb, base)
+        return _triton.backward(gy, J, W, *meta, need_j, need_w)
     gy, J, W, lo, inv_h = _contiguous(gy, J, W, lo, inv_h)
     meta = (lo, inv_h, basis, degree, grid, d, order, pa, pb, base)
     gJ = torch.empty_like(J) if need_j else None  # the kernel writes every entry
