@@ -43,9 +43,7 @@ HISTORY_POINTS = 40  # validations per run
 def _conf_trainer(name: str) -> dict:
     from omegaconf import OmegaConf
 
-    cfg = OmegaConf.to_container(
-        OmegaConf.load(ROOT / "conf" / "trainer" / f"{name}.yaml")
-    )
+    cfg = OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "trainer" / f"{name}.yaml"))
     cfg.pop("defaults", None)
     return cfg
 
