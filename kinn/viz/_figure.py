@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+from matplotlib.figure import Figure as _Figure
 
 
-def new_figure(width: float, height: float):
+class Figure(_Figure):
     """A matplotlib ``Figure`` not registered with pyplot: the active backend, pyplot's
-    current figure and its figure list stay as they were. It shows inline in a notebook as
-    the value of a cell (or with ``display(fig)``) and saves with ``fig.savefig``."""
-    from matplotlib.figure import Figure
+    current figure and its figure list stay as they were. It shows in a notebook as the value
+    of a cell (or with ``display(fig)``) whether or not pyplot was imported, and saves with
+    ``fig.savefig``."""
 
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A :class:`Figure` of ``width`` x ``height`` inches with a constrained layout."""
     return Figure(figsize=(width, height), layout="constrained")
 
 

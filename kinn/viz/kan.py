@@ -48,7 +48,7 @@ def plot_kan(
             h = sym.layer_forward(index, h)
     # Figure layout: layer l's nodes on the line y = l, its edge plots in a row at y = l + 1/2.
     most = max(w_in * w_out for w_in, w_out in zip(widths, widths[1:]))
-    width = float(np.clip(0.55 * most, 5.0, 16.0))
+    width = float(np.clip(0.55 * most, 6.5, 16.0))
     fig = new_figure(width, 2.3 * len(layers) + 0.8)
     fig.set_layout_engine("none")
     ax = fig.add_axes((0.02, 0.02, 0.96, 0.9))
@@ -103,7 +103,9 @@ def plot_kan(
     shape = " x ".join(str(w) for w in widths)
     note = "" if draw_plots else f"; {total_edges} edges: lines only"
     head = title or (f"KAN {shape}  [{run}]" if run else f"KAN {shape}")
-    fig.suptitle(f"{head}\nedge opacity = importance (1 = strongest edge of its layer){note}")
+    fig.suptitle(
+        f"{head}\nopacity = importance (1: strongest edge of its layer){note}", fontsize=11
+    )
     return fig
 
 
@@ -113,6 +115,8 @@ def _network_and_inputs(model, x, inputs, outputs):
 
     run = ""
     if isinstance(model, SymbolicReport):
+        run = f"{model.target} = {model.formula}"
+        run = run if len(run) <= 70 else run[:67] + "..."
         x = model.model_inputs if x is None else x
         inputs = inputs or [str(s) for s in model.inputs]
         outputs = outputs or [model.target]

@@ -28,10 +28,10 @@ def _pyvista():
 
 def grid3d(result, n: int = 40):
     """The result's fields on its 3-D domain as a pyvista ``UnstructuredGrid``: a
-    :class:`kinn.geometry.Mesh` keeps its own cells; any other geometry is covered by an
-    ``n``-per-axis box of hexahedra over its bounding box, keeping the cells whose corners
-    are all inside. Point data: every field, and ``<field>_reference`` and ``<field>_error``
-    where the problem has an exact solution."""
+    :class:`kinn.geometry.Mesh` keeps its own cells; any other geometry is a box of ``n``
+    nodes per axis over its bounding box cut along the zero level set of the geometry's
+    signed distance (a smooth boundary, not voxels). Point data: every field, and
+    ``<field>_reference`` and ``<field>_error`` where the problem has an exact solution."""
     pv = _pyvista()
     geometry = result.geometry
     if geometry is None or getattr(geometry, "dim", None) != 3:
@@ -47,11 +47,18 @@ def grid3d(result, n: int = 40):
         grid = pv.UnstructuredGrid(blocks, points)
     else:
         lo, hi = (np.asarray(b, dtype=np.float64) for b in geometry.bbox)
+        pad = (hi - lo) / (n - 1)
+        lo, hi = lo - pad, hi + pad  # a layer of nodes outside, for the cut below
         box = pv.ImageData(dimensions=(n, n, n), spacing=(hi - lo) / (n - 1), origin=lo)
-        inside = np.asarray(geometry.inside(np.asarray(box.points, dtype=np.float64)), bool)
-        box.point_data["_inside"] = inside.astype(np.float64)
-        grid = box.threshold(0.999, scalars="_inside", all_scalars=True)
-        grid.point_data.remove("_inside")
+        nodes = np.asarray(box.points, dtype=np.float64)
+        if hasattr(geometry, "distance"):
+            d = geometry.distance(nodes)
+            box.point_data["_distance"] = np.asarray(d.cpu() if hasattr(d, "cpu") else d)
+        else:
+            box.point_data["_distance"] = np.where(geometry.inside(nodes), -1.0, 1.0)
+        # Cut the box along the zero level set of the signed distance: a smooth boundary.
+        grid = box.clip_scalar(scalars="_distance", value=0.0, invert=True)
+        grid.point_data.remove("_distance")
         points = np.asarray(grid.points, dtype=np.float64)
     values = result.predict(points)
     for name, v in values.items():
@@ -80,7 +87,8 @@ def show3d(
 
     ``mode``: ``"slices"`` (three orthogonal slices through the centre), ``"clip"`` (the
     domain cut by the plane through the centre with normal ``normal``), ``"isosurfaces"``
-    (``isosurfaces`` level sets inside the translucent domain) or ``"surface"``.
+    (``isosurfaces`` level sets inside the translucent domain, cut open by that plane) or
+    ``"surface"``. ``n``: grid nodes per axis (see :func:`grid3d`).
 
     Returns a matplotlib figure holding the rendered image, a title and the field's
     colour bar: rendering is offscreen, so it works without a display, saves with
@@ -109,15 +117,21 @@ def show3d(
     plotter.add_mesh(grid.outline(), color="black", line_width=1.5)
     centre = grid.center
     if mode == "slices":
-        plotter.add_mesh(grid.slice_orthogonal(*centre), **style)
+        x, y, z = centre
+        # Unlit: a slice's colours read against the colour bar.
+        plotter.add_mesh(grid.slice_orthogonal(x=x, y=y, z=z), lighting=False, **style)
     elif mode == "clip":
         plotter.add_mesh(grid.clip(normal=normal, origin=centre), **style)
     elif mode == "isosurfaces":
         levels = np.linspace(clim[0], clim[1], isosurfaces + 2)[1:-1]
-        plotter.add_mesh(grid.extract_surface(), color="lightgray", opacity=0.15)
-        plotter.add_mesh(grid.contour(levels, scalars=name), **style)
+        # Nested level sets hide each other: cut them open along the clipping plane.
+        surface = grid.extract_surface(algorithm="dataset_surface")
+        plotter.add_mesh(surface.clip(normal=normal, origin=centre), color="lightgray", opacity=0.2)
+        plotter.add_mesh(
+            grid.contour(levels, scalars=name).clip(normal=normal, origin=centre), **style
+        )
     else:
-        plotter.add_mesh(grid.extract_surface(), **style)
+        plotter.add_mesh(grid.extract_surface(algorithm="dataset_surface"), **style)
     plotter.show_axes()
     plotter.camera_position = "iso"
     plotter.camera.zoom(1.1)
