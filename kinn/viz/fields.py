@@ -105,9 +105,9 @@ def field_figure(
         else:
             vmin, vmax, cmap = lo, hi, "viridis"
         if tri is not None:
-            art = ax.tricontourf(
-                tri, v, levels=np.linspace(vmin, vmax, levels), cmap=cmap, extend="both"
-            )
+            # The scales cover every value: clipping only removes rounding at the ends.
+            shown = np.clip(v, vmin, vmax)
+            art = ax.tricontourf(tri, shown, levels=np.linspace(vmin, vmax, levels), cmap=cmap)
         else:
             order = np.argsort(points[:, 2]) if d >= 3 else slice(None)
             art = ax.scatter(

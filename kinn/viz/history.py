@@ -13,24 +13,27 @@ __all__ = ["plot_history", "plot_sweep"]
 
 
 def plot_history(result, title: str | None = None):
-    """Loss terms (``loss`` and every ``loss_<term>``) and validation metrics (``rel_l2_*``
-    errors, identified parameters' ``param_*``) against the step, on log scales, with the
-    stage changes marked. ``result``: a :class:`kinn.train.Result` or a list of history
-    rows. Returns the figure."""
+    """Loss terms (``loss`` and every ``loss_<term>``, log scale), validation errors
+    (``rel_l2_*`` and ``*_err``, log scale) and identified parameters (``param_*`` values)
+    against the step, with the stage changes marked. ``result``: a
+    :class:`kinn.train.Result` or a list of history rows. Returns the figure."""
     rows = result if isinstance(result, list) else result.history
     if not rows:
         raise ValueError("result must have a non-empty history, got no rows")
     run = "" if isinstance(result, list) else result.name
-    losses = [c for c in _columns(rows) if c == "loss" or c.startswith("loss_")]
-    metrics = [c for c in _columns(rows) if c.startswith(("rel_l2_", "param_"))]
-    fig = new_figure(11 if metrics else 6, 3.8)
-    axes = fig.subplots(1, 2 if metrics else 1, squeeze=False)[0]
-    ax = axes[0]
+    columns = _columns(rows)
+    losses = [c for c in columns if c == "loss" or c.startswith("loss_")]
+    errors = [c for c in columns if c.startswith("rel_l2_") or c.endswith(("_err", "_rel_err"))]
+    values = [c for c in columns if c.startswith("param_") and c not in errors]
+    panels = 1 + bool(errors) + bool(values)
+    fig = new_figure(5.5 * panels, 3.8)
+    axes = list(fig.subplots(1, panels, squeeze=False)[0])
+    ax = axes.pop(0)
     for column in losses:
-        steps, values = _series(rows, "step", column)
+        steps, ys = _series(rows, "step", column)
         style = {"color": "k", "lw": 1.8} if column == "loss" else {"lw": 1.2}
         label = "total (weighted)" if column == "loss" else column[5:]
-        ax.plot(steps, [abs(v) for v in values], label=label, **style)
+        ax.plot(steps, [abs(v) for v in ys], label=label, **style)
     _log_if_positive(ax, rows, losses)
     ax.set_xlabel("step")
     ax.set_ylabel("loss (absolute value)")
@@ -38,15 +41,21 @@ def plot_history(result, title: str | None = None):
     _mark_stages(ax, rows)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    if metrics:
-        ax = axes[1]
-        for column in metrics:
-            steps, values = _series(rows, "step", column)
-            ax.plot(steps, [abs(v) for v in values], marker="o", ms=3, label=column)
-        _log_if_positive(ax, rows, metrics)
+    for group, ylabel, heading in (
+        (errors, "error", "validation errors"),
+        (values, "value", "identified parameters"),
+    ):
+        if not group:
+            continue
+        ax = axes.pop(0)
+        for column in group:
+            steps, ys = _series(rows, "step", column)
+            ax.plot(steps, ys, marker="o", ms=3, label=column)
+        if group is errors:
+            _log_if_positive(ax, rows, group)
         ax.set_xlabel("step")
-        ax.set_ylabel("error (absolute value)")
-        ax.set_title("validation")
+        ax.set_ylabel(ylabel)
+        ax.set_title(heading)
         _mark_stages(ax, rows)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)

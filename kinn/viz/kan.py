@@ -62,8 +62,8 @@ def plot_kan(
         mask = layer.edge_mask.detach().cpu().numpy() > 0
         locked = sym.locked(index)
         edges = [(i, o) for i in range(widths[index]) for o in range(widths[index + 1])]
-        slot_x = _spread(len(edges), 0.04, 0.96)
         box = min(0.9 / max(len(edges), 1), 0.11)
+        slot_x = _spread(len(edges), box / 2 + 0.01, 1 - box / 2 - 0.01)
         h_in = hs[index]
         lo, hi = h_in.amin(0), h_in.amax(0)
         t = torch.linspace(0, 1, n, dtype=torch.float64)[:, None]
@@ -88,7 +88,8 @@ def plot_kan(
                 with torch.no_grad():
                     s = edge(grid[:, i].double()).cpu().numpy()
                 inset.plot(gx, s, "--", color="C3", lw=1.1, alpha=max(alpha, 0.5))
-                inset.set_title(edge.candidate.name, fontsize=7, color="C3", pad=1.5)
+                inset.text(0.04, 0.96, edge.candidate.name, transform=inset.transAxes,
+                           ha="left", va="top", fontsize=7, color="C3")  # fmt: skip
             inset.patch.set_alpha(0.0)
             for spine in inset.spines.values():
                 spine.set_alpha(alpha)
