@@ -128,11 +128,13 @@ def plot_spacetime(result, field: str | None = None, times=None, n: int = 201):
     image over the space-time rectangle (with the error beside it when the problem has an
     exact solution), and the model at chosen ``times`` (default: 4 instants) with the exact
     solution dashed. ``n``: grid points per axis. Returns the figure."""
-    lo, hi = (np.asarray(b, dtype=np.float64).reshape(-1) for b in result.geometry.bbox)
-    if lo.shape != (2,):
+    geometry = result.geometry
+    if getattr(geometry, "timedomain", None) is None or geometry.dim != 2:
         raise ValueError(
-            f"result must be a 1-D problem in space and time (2 inputs), got {lo.shape[0]} inputs"
+            "result must be a 1-D problem in space and time (Interval * TimeDomain), got a "
+            f"{type(geometry).__name__} of dim {getattr(geometry, 'dim', None)}"
         )
+    lo, hi = (np.asarray(b, dtype=np.float64).reshape(-1) for b in geometry.bbox)
     names = tuple(getattr(result.problem, "inputs", ()) or ("x", "t"))
     xs, ts = np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n)
     grid = np.stack(np.meshgrid(xs, ts, indexing="xy"), -1).reshape(-1, 2)

@@ -98,7 +98,7 @@ def _heat_result():
         geometry=geometry,
         inputs=("x", "t"),
         fields=("u",),
-        terms=[Residual(lambda x, u: u.partial("u", "t")), Dirichlet("boundary", 0.0)],
+        terms=[Residual(lambda x, u: u.d("u", "t")), Dirichlet("boundary", 0.0)],
         reference=exact,
     )
     torch.manual_seed(0)
