@@ -276,7 +276,14 @@ def _print_summary(metrics: dict, out: Path) -> None:
     errors = "  ".join(f"rel_l2_{k}={v:.3e}" for k, v in metrics["rel_l2"].items())
     written = [
         name
-        for name in ("metrics.json", "config.yaml", "history.csv", "fields.vtu", "plots/")
+        for name in (
+            "metrics.json",
+            "config.yaml",
+            "history.csv",
+            "fields.vtu",
+            "fields_t/",
+            "plots/",
+        )
         if (out / name).exists()
     ]
     last = out / "checkpoints" / "last.pt"

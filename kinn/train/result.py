@@ -4,6 +4,7 @@ writes its files from it and :func:`kinn.load` rebuilds it from a run directory.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,9 +113,10 @@ class Result:
         try:
             if self.problem is not None and hasattr(self.problem, "evaluate"):
                 evaluate = self.problem.evaluate
-                try:
+                # An own problem's evaluate may take no derivatives= (the app's protocol).
+                if "derivatives" in inspect.signature(evaluate).parameters:
                     out = evaluate(self.model, x, derivatives=derivatives)
-                except TypeError:  # an own problem whose evaluate takes no derivatives=
+                else:
                     out = evaluate(self.model, x)
             else:
                 with torch.no_grad():

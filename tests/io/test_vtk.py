@@ -128,3 +128,47 @@ def test_write_result_and_pvd_paths_are_relative(tmp_path):
     assert {"u", "u_reference", "u_error"} <= set(mesh.point_data)
     pvd = write_pvd(tmp_path / "sub" / "s.pvd", [(0.0, path)])
     assert 'file="../f.vtu"' in pvd.read_text()
+
+
+HEAT = """
+import math
+
+import torch
+
+from kinn.geometry import Interval, TimeDomain
+from kinn.pde import Dirichlet, Problem, Residual
+
+
+def exact(x):
+    return (torch.exp(-x[:, 1]) * torch.sin(math.pi * x[:, 0]))[:, None]
+
+
+def heat():
+    return Problem(
+        name="heat",
+        geometry=Interval(0, 1) * TimeDomain(0, 1),
+        inputs=("x", "t"),
+        fields=("u",),
+        terms=[Residual(lambda x, u: u.d("u", "t") - u.d("u", "xx") / math.pi**2)],
+        reference=exact,
+        defaults={"n_interior": 64},
+    )
+"""
+
+
+def test_the_command_writes_a_time_series_for_a_space_time_problem(tmp_path, monkeypatch):
+    (tmp_path / "heat_problem.py").write_text(HEAT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    conf = tmp_path / "conf" / "problem"
+    conf.mkdir(parents=True)
+    (conf / "heat.yaml").write_text("_target_: heat_problem.heat\nname: heat\n")
+    run = tmp_path / "run"
+    argv = ["--config-dir", str(tmp_path / "conf"), "problem=heat", "trainer=quick"]
+    argv += ["trainer.stages.0.steps=2", "model.hidden=[3]", "threads=1", f"hydra.run.dir={run}"]
+    assert main(argv) == 0
+    pvd = (run / "fields_t" / "fields.pvd").read_text()
+    assert pvd.count("<DataSet") == 11
+    mesh = meshio.read(run / "fields_t" / "fields_0010.vtu")  # t = 1
+    x = mesh.points[:, 0]
+    np.testing.assert_allclose(mesh.point_data["u_reference"], np.exp(-1) * np.sin(math.pi * x))
+    assert meshio.read(run / "fields.vtu").cells[0].type == "triangle"  # the (x, t) rectangle
