@@ -10,9 +10,7 @@ import inspect
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
@@ -27,13 +25,13 @@ from kinn.app.build import (
     one_line,
     plain,
 )
-from kinn.app.outputs import plot_field, write_vtu
 from kinn.app.ranks import join_ranks
 from kinn.app.record import FINISHED, write_json
+from kinn.io import write_result, write_time_series
 from kinn.train import DivergenceError, seed_everything
 from kinn.train.checkpoint import CheckpointError, load_checkpoint
-from kinn.train.validation import relative_l2
 from kinn.train.weighting import TermWeights
+from kinn.viz import plot_field, plot_history
 
 NOTHING_TO_DO = "nothing to do"
 
@@ -69,6 +67,25 @@ def read_resume(path: str) -> tuple[Path, dict]:
     raise ConfigError(message)
 
 
+def build_model(cfg: DictConfig) -> tuple:
+    """``(problem, problem name, form, model, model name, objective, derivatives)`` from a
+    composed config: what a run trains, and what :func:`kinn.load` rebuilds before it loads
+    the weights."""
+    problem, problem_name = build_problem(cfg.problem)
+    form = plain(cfg.form) or getattr(problem, "default_form", None)
+    net, model_name = build_network(cfg.model, problem.in_dim, problem.out_dim)
+    model = problem.model(net)
+    sampler = {k: v for k, v in plain(cfg.sampler).items() if k != "resample_every"}
+    sampler = {("sampler" if k == "method" else k): v for k, v in sampler.items() if v is not None}
+    derivatives = plain(cfg.derivatives)
+    if derivatives != "auto":  # auto: the problem's own default
+        sampler["derivatives"] = derivatives
+    objective = _call_user(
+        "problem.objective", lambda: problem.objective(model, form=form, **sampler)
+    )
+    return problem, problem_name, form, model, model_name, objective, derivatives
+
+
 def solve(cfg: DictConfig, out_dir: Path | None = None, threads: int | None = None) -> dict:
     """Solve the configured problem; returns the metrics also written to ``metrics.json``
     (written last, with ``"status": "finished"``), or ``{"status": "nothing to do"}`` when
@@ -89,18 +106,7 @@ def solve(cfg: DictConfig, out_dir: Path | None = None, threads: int | None = No
 
     t = cfg.trainer
     seed_everything(int(t.seed))  # before the network exists: its initialisation repeats
-    problem, problem_name = build_problem(cfg.problem)
-    form = plain(cfg.form) or getattr(problem, "default_form", None)
-    net, model_name = build_network(cfg.model, problem.in_dim, problem.out_dim)
-    model = problem.model(net)
-    sampler = {k: v for k, v in plain(cfg.sampler).items() if k != "resample_every"}
-    sampler = {("sampler" if k == "method" else k): v for k, v in sampler.items() if v is not None}
-    derivatives = plain(cfg.derivatives)
-    if derivatives != "auto":  # auto: the problem's own default
-        sampler["derivatives"] = derivatives
-    objective = _call_user(
-        "problem.objective", lambda: problem.objective(model, form=form, **sampler)
-    )
+    problem, problem_name, form, model, model_name, objective, derivatives = build_model(cfg)
     trainer = build_trainer(
         t,
         model,
@@ -141,22 +147,20 @@ def solve(cfg: DictConfig, out_dir: Path | None = None, threads: int | None = No
         return {"status": FINISHED, "rank": ranks.rank, "final_loss": result.final_loss}
     _move_history(out)
 
-    fields = _evaluate(problem, trainer.model, trainer.dtype, trainer.device)
-    rel_l2 = {
-        name: relative_l2(torch.as_tensor(p), torch.as_tensor(r))
-        for name, (p, r) in fields["pairs"].items()
-    }
+    # The result the trainer returned, completed with the run: what kinn.load rebuilds.
+    result.problem, result.config, result.run_dir = problem, plain(cfg), out
+    evaluation = result.evaluate()
     validation = {}
     for row in result.history:
         validation.update({k: v for k, v in row.items() if not _is_training_column(k)})
-    _write_fields(out, problem, fields)
+    _write_fields(out, result, evaluation)
     metrics = {
         "status": FINISHED,
         "problem": problem_name,
         "model": model_name,
         "form": form,
         "derivatives": derivatives,
-        "rel_l2": rel_l2,
+        "rel_l2": evaluation.rel_l2,
         "steps": result.steps,
         "wall_time_s": result.wall_time_s,
         "total_time_s": time.perf_counter() - start,
@@ -166,7 +170,7 @@ def solve(cfg: DictConfig, out_dir: Path | None = None, threads: int | None = No
         "parameters": parameters,
         "identified": _identified(problem),
         "validation": validation,
-        "evaluation_points": int(fields["points"].shape[0]),
+        "evaluation_points": int(evaluation.points.shape[0]),
         "dtype": plain(t.dtype),
         "device": str(trainer.device),
         "threads": threads,
@@ -176,6 +180,7 @@ def solve(cfg: DictConfig, out_dir: Path | None = None, threads: int | None = No
         "overrides": _overrides(),
         "run_dir": str(out),
     }
+    result.metrics = metrics
     write_json(metrics, out / "metrics.json")
     _print_summary(metrics, out)
     return metrics
@@ -223,28 +228,6 @@ def _move_history(out: Path) -> None:
             src.replace(out / name)
 
 
-def _evaluate(problem, model, dtype, device) -> dict:
-    es = problem.evaluation_set()
-    x = torch.as_tensor(es.points, dtype=dtype, device=device)
-    model.eval()
-    pred = problem.evaluate(model, x)
-    pred = {k: _numpy(v) for k, v in pred.items()}
-    ref = {k: _numpy(v) for k, v in (es.reference or {}).items()}
-    pairs = {k: (pred[k], ref[k]) for k in ref if k in pred}
-    return {
-        "points": _numpy(es.points).reshape(x.shape[0], -1),
-        "cells": getattr(es, "cells", None),
-        "pred": pred,
-        "pairs": pairs,
-    }
-
-
-def _numpy(value: Any) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().to(torch.float64).numpy()
-    return np.asarray(value, dtype=np.float64)
-
-
 def _identified(problem) -> dict:
     """Unknown scalar constants an inverse problem learned: ``{name: {"value", "true"}}``."""
     params = getattr(problem, "parameters", None)
@@ -273,33 +256,34 @@ def _overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task)
 
 
-def _write_fields(out: Path, problem, fields: dict) -> None:
-    points, pairs = fields["points"], fields["pairs"]
-    data = {}
-    for name, values in fields["pred"].items():
-        if values.shape == (points.shape[0],):
-            data[name] = values
-    for name, (pred, ref) in pairs.items():
-        data[f"{name}_reference"] = ref
-        data[f"{name}_error"] = pred - ref
-    write_vtu(out / "fields.vtu", points, fields["cells"], data)
-    geometry = getattr(problem, "geometry", None)
-    inside = None
-    if geometry is not None and hasattr(geometry, "inside") and points.shape[1] == 2:
-
-        def inside(c):
-            flags = geometry.inside(torch.as_tensor(c, dtype=torch.float64))
-            return flags.cpu().numpy() if isinstance(flags, torch.Tensor) else flags
-
-    for name, (pred, ref) in pairs.items():
-        plot_field(out / "plots" / f"{name}.png", name, points, pred, ref, fields["cells"], inside)
+def _write_fields(out: Path, result, evaluation) -> None:
+    """``fields.vtu`` (real cells; every field, reference and error), ``plots/<field>.png``
+    for every field with a reference, ``plots/history.png``, and for a problem in space and
+    time the slices ``fields_t/fields.pvd``."""
+    write_result(result, out / "fields.vtu", evaluation)
+    if hasattr(result.geometry, "timedomain"):
+        write_time_series(result, out / "fields_t")
+    plots = out / "plots"
+    plots.mkdir(parents=True, exist_ok=True)
+    for name in evaluation.reference:
+        figure = plot_field(result, name, evaluation)
+        figure.savefig(plots / f"{name}.png", dpi=110)
+    if result.history:
+        plot_history(result).savefig(plots / "history.png", dpi=110)
 
 
 def _print_summary(metrics: dict, out: Path) -> None:
     errors = "  ".join(f"rel_l2_{k}={v:.3e}" for k, v in metrics["rel_l2"].items())
     written = [
         name
-        for name in ("metrics.json", "config.yaml", "history.csv", "fields.vtu", "plots/")
+        for name in (
+            "metrics.json",
+            "config.yaml",
+            "history.csv",
+            "fields.vtu",
+            "fields_t/",
+            "plots/",
+        )
         if (out / name).exists()
     ]
     last = out / "checkpoints" / "last.pt"

@@ -1,8 +1,9 @@
 """Training engine: stages of optimizers over an objective's loss terms.
 
-Public surface: :class:`Trainer`, :class:`Stage`, :class:`TrainResult`,
-:class:`DivergenceError`, :class:`Objective`, :func:`init_distributed` (training on the
-ranks torchrun starts), plus helpers the PDE layer uses:
+Public surface: :class:`Trainer`, :class:`Stage`, :class:`Result` (what ``fit`` returns;
+``TrainResult`` is its older name), :class:`DivergenceError`, :class:`Objective`,
+:func:`init_distributed` (training on the ranks torchrun starts), plus helpers the PDE layer
+uses:
 :func:`seed_everything`, :func:`residual_point_weights`, :func:`field_errors`. The
 second-order optimizers behind the stages live in :mod:`kinn.train.optim`.
 """
@@ -10,6 +11,7 @@ second-order optimizers behind the stages live in :mod:`kinn.train.optim`.
 from kinn.train.checkpoint import seed_everything
 from kinn.train.distributed import init_distributed
 from kinn.train.objective import Objective
+from kinn.train.result import Evaluation, Result
 from kinn.train.stages import Stage
 from kinn.train.trainer import DivergenceError, Trainer, TrainResult
 from kinn.train.validation import field_errors
@@ -17,7 +19,9 @@ from kinn.train.weighting import residual_point_weights
 
 __all__ = [
     "DivergenceError",
+    "Evaluation",
     "Objective",
+    "Result",
     "Stage",
     "TrainResult",
     "Trainer",

@@ -26,6 +26,7 @@ from kinn.train.history import History
 from kinn.train.monitor import main_metric, parse_early_stopping, should_stop, update_best
 from kinn.train.objective import Objective, overrides
 from kinn.train.progress import ProgressLine
+from kinn.train.result import Result
 from kinn.train.stages import Stage
 from kinn.train.weighting import TermWeights
 
@@ -45,24 +46,8 @@ class DivergenceError(RuntimeError):
         self.step, self.stage, self.terms, self.checkpoint = step, stage, terms, checkpoint
 
 
-@dataclass
-class TrainResult:
-    """What :meth:`Trainer.fit` returns.
-
-    ``history`` holds one dict per logged step (``step``, ``stage``, ``loss``,
-    ``loss_<term>``, ``lr``, ``time_s``, adaptive ``weight_<term>``, validation metrics where
-    computed). ``best`` is ``{"monitor", "value", "step"}``. ``stop_reason`` is
-    ``"completed"``, ``"early_stopping"`` or ``"callback"``.
-    """
-
-    model: nn.Module
-    history: list[dict]
-    final_loss: float
-    best: dict
-    wall_time_s: float
-    steps: int
-    checkpoint_path: Path | None
-    stop_reason: str = "completed"
+# The older name of the result object.
+TrainResult = Result
 
 
 class _NonFinite(Exception):
@@ -228,7 +213,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ public API
 
-    def fit(self, resume: str | Path | None = None) -> TrainResult:
+    def fit(self, resume: str | Path | None = None) -> Result:
         """Train through all stages; with ``resume`` (a checkpoint or run directory), continue
         that run exactly where it stopped (bit-for-bit on CPU).
 
@@ -296,7 +281,7 @@ class Trainer:
         if run.step > start_step:
             self._write_history(run)
         path = Path(run.last_checkpoint) if run.last_checkpoint else None
-        return TrainResult(
+        return Result(
             model=self.model,
             history=[dict(r) for r in run.history.rows],
             final_loss=final_loss,
@@ -305,6 +290,7 @@ class Trainer:
             steps=run.step,
             checkpoint_path=path,
             stop_reason=stop_reason,
+            problem=getattr(self.objective, "problem", None),
         )
 
     # ------------------------------------------------------------------ one step
