@@ -341,9 +341,12 @@ def _nested_key(parent, full_key: str, name: str) -> str | None:
 def with_resume(argv: list[str]) -> list[str]:
     """Accept ``+resume=`` as ``resume=``, and replay the resumed run's own overrides first.
 
-    A run directory keeps its command-line overrides in ``.hydra/overrides.yaml``; those the
-    user does not give again are added, so ``kinn +resume=RUN`` rebuilds the same problem and
-    model, and any override given now (e.g. more steps) wins.
+    A run directory keeps its command-line overrides in ``.hydra/overrides.yaml``; they are
+    replayed before the ones given now, so ``kinn +resume=RUN`` rebuilds the same problem and
+    model, and any override given now (e.g. more steps) wins. A replayed override is dropped
+    when one given now sets the same key or a key above it (``trainer.stages=[...]`` now
+    replaces the run's ``trainer.stages.0.steps=...``); one given now below a replayed key
+    (``trainer.stages.0.steps=800`` after the run's ``trainer.stages=[...]``) applies to it.
     """
     out, resume = [], None
     for arg in argv:
@@ -360,13 +363,16 @@ def with_resume(argv: list[str]) -> list[str]:
     saved = run_dir / ".hydra" / "overrides.yaml"
     if not saved.is_file():
         return out
-    mine = {_override_key(a) for a in out if "=" in a and not a.startswith("-")}
+    given = [i for i, a in enumerate(out) if "=" in a and not a.startswith("-")]
+    mine = {_override_key(out[i]) for i in given}
     replay = [
         o
         for o in yaml.safe_load(saved.read_text()) or []
-        if _override_key(o) not in mine and not _override_key(o).startswith("hydra.")
+        if not _override_key(o).startswith("hydra.")
+        and not any(_override_key(o) == k or _override_key(o).startswith(k + ".") for k in mine)
     ]
-    return out + replay
+    first = given[0]  # Hydra applies overrides in order: the run's first, then the user's
+    return out[:first] + replay + out[first:]
 
 
 def _override_key(override: str) -> str:
