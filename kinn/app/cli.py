@@ -42,7 +42,7 @@ from kinn.app.build import ConfigError, innermost_code, one_line, plain
 from kinn.app.record import FAILED, record_failure, record_interrupt
 from kinn.app.sweep import objective
 
-CONF = Path(importlib.import_module("kinn.conf").__file__).resolve().parent
+CONF = Path(str(importlib.import_module("kinn.conf").__file__)).resolve().parent
 CONFIG_PATH = "pkg://kinn.conf"
 GROUPS = ("problem", "model", "trainer", "sampler", "experiment")
 
@@ -208,7 +208,7 @@ def _solve_job(cfg: DictConfig, failures: list[str]) -> float:
         if main_rank:
             record = record_failure(cfg, out, f"{type(err).__name__}: {err}", overrides, bug=True)
             try:
-                err._kinn_error_log = record["error_log"]
+                err._kinn_error_log = record["error_log"]  # type: ignore[attr-defined]
             except AttributeError:  # an exception type without a __dict__
                 pass
         if not sweep:

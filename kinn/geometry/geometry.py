@@ -85,7 +85,7 @@ class Geometry:
     cube ``(n, dim)`` onto the domain) and ``_quadrature(n, rule)``.
     """
 
-    rules = ("montecarlo",)
+    rules: tuple[str, ...] = ("montecarlo",)
 
     def __init__(self, dim, xmin, xmax, name=None):
         self.dim = dim

@@ -36,7 +36,7 @@ def concat_jets(jets: Sequence[Jet]) -> Jet:
     """Stack single-column jets side by side: ``(N, 1)`` each -> ``(N, m)``."""
     cat = lambda ts: None if any(t is None for t in ts) else torch.cat(ts, dim=1)  # noqa: E731
     return Jet(
-        cat([j.value for j in jets]),
+        torch.cat([j.value for j in jets], dim=1),
         cat([j.grad for j in jets]),
         cat([j.hess for j in jets]),
         jets[0].diag,
@@ -102,7 +102,7 @@ class Fields:
         """``(N, d, d)`` (needs ``hessian="full"``)."""
         if self.jet.diag:
             raise ValueError("this jet holds only the Hessian diagonal; use hessian='full'")
-        return self.jet.hess[:, self._index(name)]
+        return self.jet._need_hess()[:, self._index(name)]
 
     def param(self, name: str) -> torch.Tensor:
         """The current value of inverse parameter ``name`` (scalar, or ``(N,)`` for fields)."""
