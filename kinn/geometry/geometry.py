@@ -107,7 +107,28 @@ class Geometry:
         self._adf_cache: dict[tuple[str, ...], DistanceFunction] = {}
 
     # ---- numpy hooks -------------------------------------------------------------------
-    _map_unit = None
+    _map_unit: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def _inside(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _distance(self, x: np.ndarray, smooth: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def _normal(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _patches(self) -> list:
+        raise NotImplementedError
+
+    def _raw_part_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def _assign_raw(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _measure(self) -> float:
+        raise NotImplementedError
 
     def _quadrature(self, n, rule, **kw):
         raise NotImplementedError
@@ -138,7 +159,7 @@ class Geometry:
 
     # ---- public interface --------------------------------------------------------------
     @property
-    def bbox(self) -> tuple[np.ndarray, np.ndarray]:
+    def bbox(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(xmin, xmax)``, each a tensor ``(d,)``."""
         return to_tensor(self._xmin), to_tensor(self._xmax)
 
@@ -423,8 +444,8 @@ class Geometry:
             )
         if rule == "montecarlo":
             check_size(n, n, rule, type(self).__name__, "n is the number of points")
-            x = self.sample_interior(n, kw.get("method", "sobol"), kw.get("seed"), torch.float64)
-            x, w = x.numpy(), np.full(n, self.measure / n)
+            draw = self.sample_interior(n, kw.get("method", "sobol"), kw.get("seed"), torch.float64)
+            x, w = draw.numpy(), np.full(n, self.measure / n)
         else:
             count, meaning = self._rule_size(n, rule, **kw)
             check_size(count, n, rule, type(self).__name__, meaning)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -77,8 +78,10 @@ class GeometryXTime:
             pieces.append(Columns(self.geometry.adf(space), slice(0, -1)))
         td, e = self.timedomain, np.eye(self.dim)[-1:]
         for p in times:  # t - t0 and t1 - t
-            pieces.append(Flat(-e, [-td.t0]) if p == "initial" else Flat(e, [td.t1]))
-        return DistanceFunction(pieces, self.dim, tuple(names))
+            pieces.append(
+                Flat(-e, np.array([-td.t0])) if p == "initial" else Flat(e, np.array([td.t1]))
+            )
+        return DistanceFunction(pieces, self.dim, cast(tuple[str, ...], names))
 
     def boundary_part_of(self, x):
         """Spatial boundary part of each lateral boundary point ``x (n, d + 1)``."""

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from kinn.diff import Jet, jet_of
+from kinn.geometry import Geometry
 
 from .fields import Fields
 from .inverse import InverseParameter
@@ -64,7 +65,7 @@ class Problem:
     """
 
     name: str
-    geometry: object
+    geometry: Geometry
     inputs: tuple
     fields: tuple
     terms: list
@@ -185,7 +186,7 @@ class Problem:
         p = next(model.parameters(), None)
         if p is not None:
             x = x.to(p)
-        out = {}
+        out: dict[str, list[torch.Tensor]] = {}
         with torch.enable_grad():
             for start in range(0, len(x), 8192):
                 self._evaluate_chunk(model, x[start : start + 8192], derivatives, out)
@@ -201,9 +202,11 @@ class Problem:
 
     def evaluation_set(self) -> EvaluationSet:
         """Reference points (or a triangulation / grid of the geometry) and reference values."""
-        if getattr(self, "_eval_set", None) is not None:
-            return self._eval_set
+        cached: EvaluationSet | None = getattr(self, "_eval_set", None)
+        if cached is not None:
+            return cached
         ref = self.reference
+        assert ref is None or isinstance(ref, Reference)  # __post_init__ wraps a callable
         dtype = torch.get_default_dtype()
         cells = None
         if ref is not None and ref.points is not None:
@@ -267,7 +270,7 @@ def reference_jet(fn: Callable, x: torch.Tensor, order: int = 0) -> Jet:
     if torch_code:
         with torch.enable_grad():
             j = jet_of(fn, x, 1)
-        return Jet(j.value.detach(), j.grad.detach())
+        return j.map(torch.Tensor.detach)
     span = x.max(0).values - x.min(0).values
     span = torch.where(span > 0, span, torch.ones_like(span))
     grads = []
