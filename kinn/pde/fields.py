@@ -9,7 +9,7 @@ import torch
 from kinn.diff import Jet
 
 
-def scale_jet(j: Jet, factor) -> Jet:
+def scale_jet(j: Jet, factor: torch.Tensor) -> Jet:
     """``factor * u`` for a constant ``factor`` (a number or a ``(m,)`` tensor)."""
     f = torch.as_tensor(factor, dtype=j.value.dtype, device=j.value.device)
     fg = f[..., None] if f.ndim else f
@@ -92,10 +92,10 @@ class Fields:
     def laplacian(self, name: str) -> torch.Tensor:
         return self.jet.hess_diag[:, self._index(name)].sum(-1)
 
-    def vector(self, names) -> torch.Tensor:
+    def vector(self, names: Sequence[str]) -> torch.Tensor:
         return self.jet.value[:, [self._index(n) for n in names]]
 
-    def jacobian(self, names) -> torch.Tensor:
+    def jacobian(self, names: Sequence[str]) -> torch.Tensor:
         return self.grad[:, [self._index(n) for n in names]]
 
     def hessian_of(self, name: str) -> torch.Tensor:

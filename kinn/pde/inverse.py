@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from kinn.geometry.geometry import ArrayLike
 
 _TRANSFORMS = (None, "positive", "exp")
 
@@ -87,7 +90,7 @@ class InverseParameter(nn.Module):
             return torch.exp(raw)
         return raw
 
-    def set_domain(self, xmin, xmax) -> None:
+    def set_domain(self, xmin: ArrayLike, xmax: ArrayLike) -> None:
         """Normalise field inputs from this bounding box to ``[-1, 1]``."""
         xmin = torch.as_tensor(xmin, dtype=torch.float64)
         xmax = torch.as_tensor(xmax, dtype=torch.float64)
@@ -137,7 +140,9 @@ class InverseParameter(nn.Module):
             return {"_rel_l2": float((value - t).norm() / t.norm())}
 
 
-def load_observations(path, inputs, fields):
+def load_observations(
+    path: str | os.PathLike, inputs: Sequence[str], fields: Sequence[str]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Observation points and values from a file: ``(x (n, d), values (n, k))``.
 
     ``.npz``: arrays named by ``inputs`` and ``fields``; ``.npy``/``.csv``/``.txt``/``.dat``:
@@ -195,7 +200,7 @@ def _delim(path):
 
 
 def check_observations(
-    x, values, d: int | None = None, k: int | None = None
+    x: ArrayLike, values: ArrayLike, d: int | None = None, k: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate observation arrays: finite, shapes ``(n, d)`` and ``(n, k)`` (any ``d``/``k``
     when None); returns float64 tensors ``(x, values)``."""

@@ -117,7 +117,7 @@ class PDEObjective(Objective):
         if self.comm is not None:
             self._check_shards()
 
-    def shard(self, comm) -> None:
+    def shard(self, comm: Communicator) -> None:
         """Compute on this rank's block of every term's points from now on; ``losses``
         then returns shares whose sum over the ranks is the loss on all points (see
         :meth:`kinn.train.Objective.shard`). Every term needs at least one point per rank.
@@ -274,7 +274,7 @@ class PDEObjective(Objective):
         return self
 
     # ---- least squares -----------------------------------------------------------------------
-    def residuals(self, model):
+    def residuals(self, model: nn.Module) -> dict[str, torch.Tensor]:
         """Pointwise residual of every loss term, ``(n,)`` or ``(n, k)``, scaled so that
         ``losses(model)[name] == (r ** 2).mean()``: ``sqrt(weight)`` times the term's residual
         (and its current residual-based point weights, which this call does not update).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -16,6 +17,9 @@ from .fields import Fields
 from .inverse import InverseParameter
 from .model import ProblemModel, check_derivatives, hard_constraint
 from .terms import FORMS, Dirichlet, Term
+
+if TYPE_CHECKING:
+    from .objective import PDEObjective
 
 
 @dataclass
@@ -165,7 +169,7 @@ class Problem:
         return Fields(j, x, self.fields, self.inputs, self.parameters)
 
     # ---- training ---------------------------------------------------------------------------
-    def objective(self, model: nn.Module, form: str | None = None, **kw):
+    def objective(self, model: nn.Module, form: str | None = None, **kw: Any) -> PDEObjective:
         """A :class:`kinn.train.Objective` for ``form`` (default ``default_form``); keywords:
         ``derivatives`` ("auto"/"jet"/"autograd"), ``n_interior``, ``n_boundary``, ``sampler``,
         ``quadrature`` (a rule or ``(rule, n)``), ``point_weights`` (None/"rba"), ``seed``."""
