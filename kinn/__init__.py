@@ -7,7 +7,30 @@ opt-in allocator tuning that the ``kinn`` command applies to its own process.
 
 from pathlib import Path as _Path
 
-from ._runtime import tune_allocator
+import torch as _torch
+
+# The oldest torch kinn runs on: torch.library.custom_op, register_fake and
+# register_autograd (the fused kernel's op, kinn/nn/_ops.py) arrive in 2.4. Keep in step with
+# pyproject.toml's dependency.
+_TORCH_MIN = (2, 4)
+
+
+def _torch_version(version: str) -> tuple[int, int]:
+    """(major, minor) of a torch version string such as ``"2.13.0+cpu"``."""
+    major, minor = version.split(".")[:2]
+    return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
+
+
+def _check_torch(version: str) -> None:
+    """Raise ``ImportError`` when ``version`` is older than ``_TORCH_MIN``."""
+    if _torch_version(version) < _TORCH_MIN:
+        need = ".".join(map(str, _TORCH_MIN))
+        raise ImportError(f"kinn needs torch >= {need}, got {version}; pip install 'torch>={need}'")
+
+
+_check_torch(_torch.__version__)
+
+from ._runtime import tune_allocator  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["load", "tune_allocator"]
@@ -31,4 +54,4 @@ if all(
     for marker in ("pyproject.toml", "conf/config.yaml", "problems/__init__.py")
 ):
     __path__.append(str(_checkout))
-del _checkout, _Path
+del _checkout, _Path, _torch

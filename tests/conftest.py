@@ -2,6 +2,7 @@ import os
 
 import pytest
 import torch
+from doc_blocks import ROOT, PageRun, run_page
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -10,3 +11,19 @@ torch.set_num_threads(min(2, torch.get_num_threads()))
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def run_doc(tmp_path_factory):
+    """``run_doc("docs/pde.md") -> PageRun``: a page's Python blocks run once per session
+    (tests/doc_blocks.py), shared by the test that every page runs and those that check what
+    a page prints."""
+    runs: dict = {}
+
+    def run(page: str) -> PageRun:
+        if page not in runs:
+            workdir = tmp_path_factory.mktemp(page.replace("/", "_").removesuffix(".md"))
+            runs[page] = run_page(ROOT / page, workdir)
+        return runs[page]
+
+    return run

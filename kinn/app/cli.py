@@ -42,7 +42,7 @@ from kinn.app.build import ConfigError, innermost_code, one_line, plain
 from kinn.app.record import FAILED, record_failure, record_interrupt
 from kinn.app.sweep import objective
 
-CONF = Path(importlib.import_module("kinn.conf").__file__).resolve().parent
+CONF = Path(str(importlib.import_module("kinn.conf").__file__)).resolve().parent
 CONFIG_PATH = "pkg://kinn.conf"
 GROUPS = ("problem", "model", "trainer", "sampler", "experiment")
 
@@ -208,7 +208,7 @@ def _solve_job(cfg: DictConfig, failures: list[str]) -> float:
         if main_rank:
             record = record_failure(cfg, out, f"{type(err).__name__}: {err}", overrides, bug=True)
             try:
-                err._kinn_error_log = record["error_log"]
+                err._kinn_error_log = record["error_log"]  # type: ignore[attr-defined]
             except AttributeError:  # an exception type without a __dict__
                 pass
         if not sweep:
@@ -341,9 +341,12 @@ def _nested_key(parent, full_key: str, name: str) -> str | None:
 def with_resume(argv: list[str]) -> list[str]:
     """Accept ``+resume=`` as ``resume=``, and replay the resumed run's own overrides first.
 
-    A run directory keeps its command-line overrides in ``.hydra/overrides.yaml``; those the
-    user does not give again are added, so ``kinn +resume=RUN`` rebuilds the same problem and
-    model, and any override given now (e.g. more steps) wins.
+    A run directory keeps its command-line overrides in ``.hydra/overrides.yaml``; they are
+    replayed before the ones given now, so ``kinn +resume=RUN`` rebuilds the same problem and
+    model, and any override given now (e.g. more steps) wins. A replayed override is dropped
+    when one given now sets the same key or a key above it (``trainer.stages=[...]`` now
+    replaces the run's ``trainer.stages.0.steps=...``); one given now below a replayed key
+    (``trainer.stages.0.steps=800`` after the run's ``trainer.stages=[...]``) applies to it.
     """
     out, resume = [], None
     for arg in argv:
@@ -360,13 +363,16 @@ def with_resume(argv: list[str]) -> list[str]:
     saved = run_dir / ".hydra" / "overrides.yaml"
     if not saved.is_file():
         return out
-    mine = {_override_key(a) for a in out if "=" in a and not a.startswith("-")}
+    given = [i for i, a in enumerate(out) if "=" in a and not a.startswith("-")]
+    mine = {_override_key(out[i]) for i in given}
     replay = [
         o
         for o in yaml.safe_load(saved.read_text()) or []
-        if _override_key(o) not in mine and not _override_key(o).startswith("hydra.")
+        if not _override_key(o).startswith("hydra.")
+        and not any(_override_key(o) == k or _override_key(o).startswith(k + ".") for k in mine)
     ]
-    return out + replay
+    first = given[0]  # Hydra applies overrides in order: the run's first, then the user's
+    return out[:first] + replay + out[first:]
 
 
 def _override_key(override: str) -> str:

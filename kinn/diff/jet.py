@@ -14,6 +14,7 @@ Every module says how rows pass through it (the protocol in :mod:`kinn.diff.rule
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -46,8 +47,8 @@ class Jet:
     @property
     def hess_diag(self) -> torch.Tensor:
         """The Hessian's diagonal ``(N, m, d)``."""
-        self._need_hess()
-        return self.hess if self.diag else torch.diagonal(self.hess, dim1=-2, dim2=-1)
+        hess = self._need_hess()
+        return hess if self.diag else torch.diagonal(hess, dim1=-2, dim2=-1)
 
     def laplacian(self) -> torch.Tensor:
         """``sum_a d2u/dx_a^2``: ``(N, m)``."""
@@ -66,15 +67,19 @@ class Jet:
                 raise ValueError(
                     f"{spec!r} is a mixed derivative; compute the jet with hessian='full'"
                 )
-            self._need_hess()
-            return self.hess_diag[..., a] if self.diag else self.hess[..., a, b]
+            hess = self._need_hess()
+            return hess[..., a] if self.diag else hess[..., a, b]
         raise ValueError(f"derivatives of order {len(idx)} are not in this jet (order <= 2)")
 
     def select(self, cols) -> Jet:
         """The jet of some output columns, e.g. ``jet.select([0])``."""
         cols = [cols] if isinstance(cols, int) else list(cols)
-        pick = lambda t: None if t is None else t[:, cols]  # noqa: E731
-        return Jet(pick(self.value), pick(self.grad), pick(self.hess), self.diag)
+        return self.map(lambda t: t[:, cols])
+
+    def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> Jet:
+        """``fn`` applied to value, gradient and Hessian alike, e.g. ``jet.map(Tensor.detach)``."""
+        grad = None if self.grad is None else fn(self.grad)
+        return Jet(fn(self.value), grad, None if self.hess is None else fn(self.hess), self.diag)
 
     def __add__(self, other: Jet) -> Jet:
         return Jet(
@@ -92,6 +97,7 @@ class Jet:
         if u.grad is not None and v.grad is not None:
             grad = u.grad * v.value[..., None] + v.grad * u.value[..., None]
         if u.hess is not None and v.hess is not None:
+            assert u.grad is not None and v.grad is not None  # a Hessian comes with a gradient
             if self.diag:
                 cross = 2 * u.grad * v.grad
             else:
@@ -101,9 +107,10 @@ class Jet:
             hess = u.hess * expand(v.value) + v.hess * expand(u.value) + cross
         return Jet(value, grad, hess, self.diag)
 
-    def _need_hess(self) -> None:
+    def _need_hess(self) -> torch.Tensor:
         if self.hess is None:
             raise ValueError("this jet has no second derivatives: compute it with order=2")
+        return self.hess
 
 
 def _add(a, b):
@@ -204,6 +211,7 @@ def jet_of(fn, x: torch.Tensor, order: int = 2, hessian: str = "full") -> Jet:
     if order >= 1:
         grad = operators.grad(u, xg)
     if order >= 2:
+        assert grad is not None
         d = x.shape[1]
         if hessian == "diag":
             hess = torch.stack(

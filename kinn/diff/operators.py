@@ -7,7 +7,9 @@ operators compose and the loss back-propagates to the parameters.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import operator
+from collections.abc import Iterable, Sequence
 
 import torch
 
@@ -37,7 +39,7 @@ def divergence(u: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     _check(u, x)
     if u.shape[1] != x.shape[1]:
         raise ValueError(f"divergence needs m == d, got m={u.shape[1]}, d={x.shape[1]}")
-    return sum(_grad_of_column(u[:, i], x)[:, i] for i in range(u.shape[1]))
+    return _total(_grad_of_column(u[:, i], x)[:, i] for i in range(u.shape[1]))
 
 
 def hessian(u: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -56,7 +58,7 @@ def laplacian(u: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     g = grad(u, x)
     return torch.stack(
         [
-            sum(_grad_of_column(g[:, i, j], x)[:, j] for j in range(x.shape[1]))
+            _total(_grad_of_column(g[:, i, j], x)[:, j] for j in range(x.shape[1]))
             for i in range(u.shape[1])
         ],
         dim=1,
@@ -86,3 +88,8 @@ def _spec_to_indices(spec: str, names: Sequence[str]) -> list[int]:
         return [names.index(p) for p in parts]
     except ValueError:
         raise ValueError(f"spec {spec!r} names a variable not in {names}") from None
+
+
+def _total(terms: Iterable[torch.Tensor]) -> torch.Tensor:
+    """``t0 + t1 + ...`` in order (``sum()`` would start from the integer 0)."""
+    return functools.reduce(operator.add, terms)

@@ -17,6 +17,7 @@ registered here with :func:`register_jet_rule`. Any other module is unsupported:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -26,7 +27,8 @@ from kinn.nn.taylor import RowLayout
 
 __all__ = ["autograd_rows", "push_rows", "register_jet_rule", "supports_jet", "unsupported"]
 
-Rule = Callable[[nn.Module, torch.Tensor, RowLayout], torch.Tensor]
+# (module, rows J (R, N, in), layout) -> rows (R, N, out); the module is of the registered type
+Rule = Callable[[Any, torch.Tensor, RowLayout], torch.Tensor]
 _RULES: dict[type, tuple[Rule, Callable[[nn.Module], bool] | None]] = {}
 
 
@@ -139,5 +141,7 @@ register_jet_rule(nn.Identity, lambda module, J, layout: J)
 register_jet_rule(nn.Tanh, _activation("tanh"))
 register_jet_rule(nn.SiLU, _activation("silu"))
 register_jet_rule(nn.Sigmoid, _activation("sigmoid"))
-register_jet_rule(nn.GELU, _activation("gelu"), lambda m: m.approximate == "none")
-register_jet_rule(nn.Softplus, _activation("softplus"), lambda m: m.beta == 1 and m.threshold == 20)
+register_jet_rule(nn.GELU, _activation("gelu"), lambda m: bool(m.approximate == "none"))
+register_jet_rule(
+    nn.Softplus, _activation("softplus"), lambda m: bool(m.beta == 1 and m.threshold == 20)
+)

@@ -7,6 +7,10 @@ Every geometry shares one interface (:class:`Geometry`): ``inside``, ``on_bounda
 gives a space-time cylinder. All tensors are ``(n, d)``.
 """
 
+from __future__ import annotations
+
+import torch
+
 from .adaptive import rad, rar
 from .csg import CSG
 from .geometry import BoundaryPart, Geometry, to_tensor
@@ -21,7 +25,14 @@ from .sampler import sample as _sample_np
 from .timedomain import GeometryXTime, TimeDomain
 
 
-def sample(n, d, method="sobol", seed=None, dtype=None, device=None):
+def sample(
+    n: int,
+    d: int,
+    method: str = "sobol",
+    seed: int | None = None,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     """``n`` points ``(n, d)`` on the unit cube ``[0, 1)^d`` from ``method`` in ``METHODS``.
 
     Seeded calls repeat exactly; Sobol and Halton are scrambled with the seed.

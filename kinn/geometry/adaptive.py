@@ -4,9 +4,14 @@ Both take ``residual_fn(x: (n, d)) -> (n,)`` or ``(n, m)`` (a PDE residual; for 
 components the Euclidean norm over components is used) and return new points ``(k, d)``.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
+from .geometry import Geometry
 from .sampler import check_count
 
 
@@ -22,7 +27,14 @@ def _magnitude(residual_fn, x):
     return r.abs().to(torch.float64)
 
 
-def rar(geom, residual_fn, n_candidates, n_add, method="random", seed=None):
+def rar(
+    geom: Geometry,
+    residual_fn: Callable[[torch.Tensor], torch.Tensor],
+    n_candidates: int,
+    n_add: int,
+    method: str = "random",
+    seed: int | None = None,
+) -> torch.Tensor:
     """Residual-based adaptive refinement (Lu et al. 2021): the ``n_add`` points ``(n_add, d)``
     with the largest ``|residual|`` among ``n_candidates`` fresh interior samples."""
     n_candidates, n_add = check_count(n_candidates, "n_candidates"), check_count(n_add, "n_add")
@@ -33,7 +45,16 @@ def rar(geom, residual_fn, n_candidates, n_add, method="random", seed=None):
     return x[top]
 
 
-def rad(geom, residual_fn, n, k=1.0, c=1.0, n_candidates=None, method="random", seed=None):
+def rad(
+    geom: Geometry,
+    residual_fn: Callable[[torch.Tensor], torch.Tensor],
+    n: int,
+    k: float = 1.0,
+    c: float = 1.0,
+    n_candidates: int | None = None,
+    method: str = "random",
+    seed: int | None = None,
+) -> torch.Tensor:
     """Residual-based adaptive distribution (Wu et al. 2023): ``n`` points ``(n, d)`` drawn
     without replacement from candidates with density ``|r|^k / mean(|r|^k) + c``.
 

@@ -26,6 +26,7 @@ interpolation of boundary values.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -76,8 +77,8 @@ class Quadric:
         return Quadric(self.center, self.rot, self.axes, -self.sign)
 
     def key(self) -> tuple:
-        return ("quadric", *np.round(np.r_[self.center, self.rot.ravel(), self.axes], 12),
-                self.sign)  # fmt: skip
+        shape: np.ndarray = np.asarray(np.r_[self.center, self.rot.ravel(), self.axes]).round(12)
+        return ("quadric", *list(shape), self.sign)
 
 
 class Ball2:
@@ -194,7 +195,10 @@ class Columns:
 def collect(pieces: Sequence[object]) -> list[Piece]:
     """Batch the flat pieces and the trimmed segments, and drop duplicate pieces (a line or
     circle shared by two parts)."""
-    flats, segments, others, seen = [], [], [], set()
+    flats: list[Flat] = []
+    segments: list[Trimmed] = []
+    others: list = []
+    seen: set[tuple] = set()
     for p in pieces:
         key = p.key() if hasattr(p, "key") else None
         if key is not None:
@@ -211,12 +215,12 @@ def collect(pieces: Sequence[object]) -> list[Piece]:
     if flats:
         out.append(_stack_flats(flats))
     if segments:
+        trims = [cast(Ball2, p.t) for p in segments]  # checked above
         trim = Ball2(
-            np.concatenate([p.t.mid for p in segments]),
-            np.concatenate([p.t.length for p in segments]),
+            np.concatenate([t.mid for t in trims]), np.concatenate([t.length for t in trims])
         )
         tol = np.concatenate([p.tol for p in segments])
-        out.append(Trimmed(_stack_flats([p.f for p in segments]), trim, tol))
+        out.append(Trimmed(_stack_flats([cast(Flat, p.f) for p in segments]), trim, tol))
     return out + others
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import copy
 import math
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -21,8 +22,17 @@ from .adf import DistanceFunction, Trimmed, collect
 from .quadrature import RULES_1D, check_size, tensor_rule
 from .sampler import check_count, check_method, rejection_sample, sample
 
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
 
-def to_numpy(x, dim):
+    from .mesh import Mesh
+
+# points: a tensor, an array or nested sequences of shape (n, d)
+ArrayLike = torch.Tensor | np.ndarray | Sequence
+Device = torch.device | str | None
+
+
+def to_numpy(x: ArrayLike, dim: int) -> np.ndarray:
     """Points as numpy float64 ``(n, dim)``; raises ``ValueError`` on a wrong shape."""
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().to(torch.float64).numpy()
@@ -34,7 +44,9 @@ def to_numpy(x, dim):
     return x
 
 
-def to_tensor(a, dtype=None, device=None):
+def to_tensor(
+    a: ArrayLike, dtype: torch.dtype | None = None, device: Device = None
+) -> torch.Tensor:
     dtype = torch.get_default_dtype() if dtype is None else dtype
     return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
 
@@ -60,15 +72,15 @@ class BoundaryPart:
     def __init__(self, geometry, name):
         self.geometry, self.name = geometry, name
 
-    def sample(self, n, method="sobol", **kw):
+    def sample(self, n: int, method: str = "sobol", **kw: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """``(points (n, d), normals (n, d))`` on this part."""
         return self.geometry.sample_boundary(n, method, part=self.name, **kw)
 
-    def quadrature(self, n, rule="gauss", **kw):
+    def quadrature(self, n: int, rule: str = "gauss", **kw: Any) -> tuple[torch.Tensor, ...]:
         """``(points, normals, weights)`` whose weights sum to this part's length/area."""
         return self.geometry.boundary_quadrature(n, rule, part=self.name, **kw)
 
-    def contains(self, x, tol=None):
+    def contains(self, x: ArrayLike, tol: float | None = None) -> torch.Tensor:
         """Bool ``(n,)``: which points lie on this part."""
         return self.geometry.on_boundary(x, tol, part=self.name)
 
@@ -85,7 +97,7 @@ class Geometry:
     cube ``(n, dim)`` onto the domain) and ``_quadrature(n, rule)``.
     """
 
-    rules = ("montecarlo",)
+    rules: tuple[str, ...] = ("montecarlo",)
 
     def __init__(self, dim, xmin, xmax, name=None):
         self.dim = dim
@@ -95,7 +107,28 @@ class Geometry:
         self._adf_cache: dict[tuple[str, ...], DistanceFunction] = {}
 
     # ---- numpy hooks -------------------------------------------------------------------
-    _map_unit = None
+    _map_unit: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def _inside(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _distance(self, x: np.ndarray, smooth: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def _normal(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _patches(self) -> list:
+        raise NotImplementedError
+
+    def _raw_part_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def _assign_raw(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _measure(self) -> float:
+        raise NotImplementedError
 
     def _quadrature(self, n, rule, **kw):
         raise NotImplementedError
@@ -126,22 +159,22 @@ class Geometry:
 
     # ---- public interface --------------------------------------------------------------
     @property
-    def bbox(self):
+    def bbox(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(xmin, xmax)``, each a tensor ``(d,)``."""
         return to_tensor(self._xmin), to_tensor(self._xmax)
 
     @property
-    def measure(self):
+    def measure(self) -> float:
         """Length, area or volume (exact unless the subclass documents an estimate)."""
         if not hasattr(self, "_measure_cache"):
             self._measure_cache = float(self._measure())
         return self._measure_cache
 
     @property
-    def name(self):
+    def name(self) -> str | None:
         return self._name
 
-    def named(self, name):
+    def named(self, name: str) -> Self:
         """A copy whose whole boundary is the single part ``name`` (e.g. ``"hole"``)."""
         if not isinstance(name, str) or not name:
             raise ValueError(f"a boundary part name must be a non-empty string, got {name!r}")
@@ -151,7 +184,7 @@ class Geometry:
         other._adf_cache = {}
         return other
 
-    def add_boundary_part(self, name, predicate):
+    def add_boundary_part(self, name: str, predicate: Callable[[torch.Tensor], Any]) -> Self:
         """Claim the boundary points where ``predicate(x (n, d)) -> bool (n,)`` as part ``name``.
 
         User parts take precedence over built-in ones, in the order they were added. Returns
@@ -170,7 +203,7 @@ class Geometry:
         return [self._name] if self._name else list(dict.fromkeys(self._raw_part_names()))
 
     @property
-    def boundary_parts(self):
+    def boundary_parts(self) -> dict[str, BoundaryPart]:
         """Ordered mapping ``name -> BoundaryPart`` (built-in parts, then user parts)."""
         names = self._built_in_part_names() + [n for n in self._user_parts]
         return OrderedDict((n, BoundaryPart(self, n)) for n in dict.fromkeys(names))
@@ -181,12 +214,12 @@ class Geometry:
                 f"part must be a boundary part of {list(self.boundary_parts)}, got {part!r}"
             )
 
-    def inside(self, x):
+    def inside(self, x: ArrayLike) -> torch.Tensor:
         """Bool ``(n,)``: ``x (n, d)`` in the closed domain."""
         x = to_numpy(x, self.dim)
         return torch.as_tensor(self._inside(x))
 
-    def distance(self, x, smooth=False):
+    def distance(self, x: ArrayLike, smooth: bool = False) -> torch.Tensor:
         """Signed distance ``(n,)`` of ``x (n, d)``: negative inside, positive outside.
 
         Exact for primitives. CSG combines operands with min/max (exact zero set, exact
@@ -254,7 +287,9 @@ class Geometry:
             self._check_part(name)
         return tuple(dict.fromkeys(names))
 
-    def on_boundary(self, x, tol=None, part=None):
+    def on_boundary(
+        self, x: ArrayLike, tol: float | None = None, part: str | None = None
+    ) -> torch.Tensor:
         """Bool ``(n,)``: ``|distance| <= tol`` (default ``1e-6 * diameter``), and on ``part``."""
         self._check_part(part)
         x = to_numpy(x, self.dim)
@@ -264,17 +299,24 @@ class Geometry:
             mask[mask] = self._assign(x[mask]) == part
         return torch.as_tensor(mask)
 
-    def boundary_normal(self, x):
+    def boundary_normal(self, x: ArrayLike) -> torch.Tensor:
         """Outward unit normals ``(n, d)`` at boundary points ``x (n, d)``."""
         x_np = to_numpy(x, self.dim)
         dtype = x.dtype if isinstance(x, torch.Tensor) and x.is_floating_point() else None
         return to_tensor(self._normal(x_np), dtype)
 
-    def boundary_part_of(self, x):
+    def boundary_part_of(self, x: ArrayLike) -> list[str]:
         """Names of the boundary part each point ``x (n, d)`` lies on (nearest part)."""
         return [str(s) for s in self._assign(to_numpy(x, self.dim))]
 
-    def sample_interior(self, n, method="sobol", seed=None, dtype=None, device=None):
+    def sample_interior(
+        self,
+        n: int,
+        method: str = "sobol",
+        seed: int | None = None,
+        dtype: torch.dtype | None = None,
+        device: Device = None,
+    ) -> torch.Tensor:
         """``n`` collocation points ``(n, d)`` inside, from sampler ``method``.
 
         Shapes with a measure-preserving map of the unit cube use it directly; others sample
@@ -299,7 +341,15 @@ class Geometry:
             patches = [p for p in patches if p.part == part] or patches
         return patches
 
-    def sample_boundary(self, n, method="sobol", part=None, seed=None, dtype=None, device=None):
+    def sample_boundary(
+        self,
+        n: int,
+        method: str = "sobol",
+        part: str | None = None,
+        seed: int | None = None,
+        dtype: torch.dtype | None = None,
+        device: Device = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(points (n, d), normals (n, d))`` uniform on the boundary or on one ``part``."""
         n, method = check_count(n), check_method(method)
         self._check_part(part)
@@ -339,7 +389,14 @@ class Geometry:
             to_tensor(rows[:, self.dim : 2 * self.dim], dtype, device),
         )
 
-    def boundary_quadrature(self, n, rule="gauss", part=None, dtype=None, device=None):
+    def boundary_quadrature(
+        self,
+        n: int,
+        rule: str = "gauss",
+        part: str | None = None,
+        dtype: torch.dtype | None = None,
+        device: Device = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(points, normals, weights)`` on the boundary or one ``part``.
 
         ``n`` is the Gauss points per patch direction (per edge, arc or face). Weights sum to
@@ -366,7 +423,14 @@ class Geometry:
             to_tensor(w, dtype, device),
         )
 
-    def quadrature(self, n, rule="gauss", dtype=None, device=None, **kw):
+    def quadrature(
+        self,
+        n: int,
+        rule: str = "gauss",
+        dtype: torch.dtype | None = None,
+        device: Device = None,
+        **kw: Any,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(points (N, d), weights (N,))`` with weights summing to the measure.
 
         Rules per shape are listed in ``self.rules``. "montecarlo" works everywhere: ``n``
@@ -380,15 +444,15 @@ class Geometry:
             )
         if rule == "montecarlo":
             check_size(n, n, rule, type(self).__name__, "n is the number of points")
-            x = self.sample_interior(n, kw.get("method", "sobol"), kw.get("seed"), torch.float64)
-            x, w = x.numpy(), np.full(n, self.measure / n)
+            draw = self.sample_interior(n, kw.get("method", "sobol"), kw.get("seed"), torch.float64)
+            x, w = draw.numpy(), np.full(n, self.measure / n)
         else:
             count, meaning = self._rule_size(n, rule, **kw)
             check_size(count, n, rule, type(self).__name__, meaning)
             x, w = self._quadrature(n, rule, **kw)
         return to_tensor(x, dtype, device), to_tensor(w, dtype, device)
 
-    def triangulate(self, h=None):
+    def triangulate(self, h: float | None = None) -> Mesh:
         """A straight-edged :class:`~kinn.geometry.Mesh` of a 2-D domain (Delaunay)."""
         from .triangulation import triangulate
 

@@ -1,18 +1,20 @@
 """Two-dimensional primitives: :class:`Rectangle`, :class:`Disk`, :class:`Ellipse`."""
 
+from __future__ import annotations
+
 import math
 
 import numpy as np
 
 from .boundary import CurvePatch, EllipseArc
-from .geometry import Geometry, check_positive, check_vector
+from .geometry import ArrayLike, Geometry, check_positive, check_vector
 from .geometry_nd import Ball, Box
 
 
 class Rectangle(Box):
     """Axis-aligned rectangle; boundary parts ``"left", "right", "bottom", "top"``."""
 
-    def __init__(self, xmin, xmax, name=None):
+    def __init__(self, xmin: ArrayLike, xmax: ArrayLike, name: str | None = None) -> None:
         if np.asarray(xmin).shape != (2,):
             raise ValueError(f"Rectangle xmin must have 2 coordinates, got {xmin!r}")
         super().__init__(xmin, xmax, name)
@@ -24,7 +26,7 @@ class Rectangle(Box):
 class Disk(Ball):
     """Disk ``|x - center| <= radius``; boundary part ``"boundary"``."""
 
-    def __init__(self, center, radius, name=None):
+    def __init__(self, center: ArrayLike, radius: float, name: str | None = None) -> None:
         if np.asarray(center).shape != (2,):
             raise ValueError(f"Disk center must have 2 coordinates, got {center!r}")
         super().__init__(center, radius, name)
@@ -69,7 +71,14 @@ class Ellipse(Geometry):
 
     rules = ("gauss", "montecarlo")
 
-    def __init__(self, center, semimajor, semiminor, angle=0.0, name=None):
+    def __init__(
+        self,
+        center: ArrayLike,
+        semimajor: float,
+        semiminor: float,
+        angle: float = 0.0,
+        name: str | None = None,
+    ) -> None:
         self.center = check_vector(center, 2, "center")
         self.a = check_positive(semimajor, "semimajor")
         self.b = check_positive(semiminor, "semiminor")

@@ -1,11 +1,13 @@
 """Shapes in any dimension: the axis-aligned :class:`Box` and the :class:`Ball` (2-D, 3-D)."""
 
+from __future__ import annotations
+
 import math
 
 import numpy as np
 
 from .boundary import BoxFacePatch, CurvePatch, EllipseArc, PointPatch, Segment, SpherePatch
-from .geometry import Geometry, check_positive, check_vector, tensor_box_rule
+from .geometry import ArrayLike, Geometry, check_positive, check_vector, tensor_box_rule
 from .quadrature import gauss_jacobi01, gauss_legendre, tensor_rule
 
 
@@ -19,13 +21,13 @@ class Box(Geometry):
 
     rules = ("gauss", "trapezoid", "simpson", "montecarlo")
 
-    def __init__(self, xmin, xmax, name=None):
-        xmin = np.atleast_1d(np.asarray(xmin, float))
-        xmin = check_vector(xmin, len(xmin), "xmin")
-        xmax = check_vector(xmax, len(xmin), "xmax")
-        if not np.all(xmax > xmin):
-            raise ValueError(f"need xmax > xmin on every axis, got xmin={xmin}, xmax={xmax}")
-        super().__init__(len(xmin), xmin, xmax, name)
+    def __init__(self, xmin: ArrayLike, xmax: ArrayLike, name: str | None = None) -> None:
+        lo = np.atleast_1d(np.asarray(xmin, float))
+        lo = check_vector(lo, len(lo), "xmin")
+        hi = check_vector(xmax, len(lo), "xmax")
+        if not np.all(hi > lo):
+            raise ValueError(f"need xmax > xmin on every axis, got xmin={lo}, xmax={hi}")
+        super().__init__(len(lo), lo, hi, name)
 
     def _face_names(self):
         return [f"x{i}_{side}" for i in range(self.dim) for side in ("min", "max")]
@@ -95,13 +97,13 @@ class Ball(Geometry):
 
     rules = ("gauss", "montecarlo")
 
-    def __init__(self, center, radius, name=None):
+    def __init__(self, center: ArrayLike, radius: float, name: str | None = None) -> None:
         center = np.atleast_1d(np.asarray(center, float))
         if len(center) not in (2, 3):
             raise ValueError(f"Ball center must have 2 or 3 coordinates, got {center!r}")
-        center = check_vector(center, len(center), "center")
-        self.center, self.radius = center, check_positive(radius, "radius")
-        super().__init__(len(center), center - radius, center + radius, name)
+        c = check_vector(center, len(center), "center")
+        self.center, self.radius = c, check_positive(radius, "radius")
+        super().__init__(len(c), c - radius, c + radius, name)
 
     def _raw_part_names(self):
         return ["boundary"]

@@ -1,11 +1,15 @@
 """Unstructured meshes (triangles, quads, tetrahedra, hexahedra) as geometries, via meshio."""
 
+from __future__ import annotations
+
 import math
+import os
+from typing import Any
 
 import numpy as np
 
 from .boundary import CurvePatch, Segment, TrianglesPatch
-from .geometry import Geometry
+from .geometry import ArrayLike, Geometry
 from .polygon import map_to_triangles, segment_distance
 from .quadrature import (
     cell_rule_size,
@@ -18,7 +22,7 @@ from .quadrature import (
 _DIM = {"triangle": 2, "quad": 2, "tetra": 3, "hexahedron": 3}
 _SIZE = {"triangle": 3, "quad": 4, "tetra": 4, "hexahedron": 8}
 # Simplex splits; the hexahedron's six tetrahedra follow the paths from vertex 0 to 6.
-_SPLIT = {
+_SPLIT: dict[str, list[tuple[int, ...]]] = {
     "triangle": [(0, 1, 2)],
     "quad": [(0, 1, 2), (0, 2, 3)],
     "tetra": [(0, 1, 2, 3)],
@@ -105,15 +109,15 @@ class Mesh(Geometry):
 
     rules = ("gauss", "triangle", "mesh", "montecarlo")
 
-    def __init__(self, points, cells, name=None):
+    def __init__(self, points: ArrayLike, cells: Any, name: str | None = None) -> None:
         pts = np.asarray(points, dtype=float)
         if pts.ndim != 2 or pts.shape[1] not in (2, 3) or not np.all(np.isfinite(pts)):
             raise ValueError(f"mesh points must be finite (N, 2) or (N, 3), got {pts.shape}")
-        cells = _as_cell_dict(cells, pts.shape[1])
-        dim = max((_DIM[k] for k, c in cells.items() if len(c)), default=0)
+        given = _as_cell_dict(cells, pts.shape[1])
+        dim = max((_DIM[k] for k, c in given.items() if len(c)), default=0)
         if dim == 0:
             raise ValueError("mesh has no cells of type triangle, quad, tetra or hexahedron")
-        cells = {k: c for k, c in cells.items() if _DIM[k] == dim and len(c)}
+        cells = {k: c for k, c in given.items() if _DIM[k] == dim and len(c)}
         if dim == 2 and pts.shape[1] == 3:
             if np.ptp(pts[:, 2]) > 1e-12 * max(np.ptp(pts), 1.0):
                 raise ValueError("2-D cells with non-planar points (surface meshes) unsupported")
@@ -136,14 +140,14 @@ class Mesh(Geometry):
         self._build_boundary()
 
     @classmethod
-    def from_file(cls, path, name=None):
+    def from_file(cls, path: str | os.PathLike, name: str | None = None) -> Mesh:
         """Read any meshio format (``.msh``, ``.vtu``, ``.vtk``, ``.xdmf``, ...)."""
         import meshio
 
         m = meshio.read(path)
         return cls(m.points, m.cells, name=name)
 
-    def write(self, path):
+    def write(self, path: str | os.PathLike) -> None:
         """Write the mesh with meshio (format from the file extension)."""
         import meshio
 

@@ -1,11 +1,14 @@
 """Simple polygons (any number of vertices, convex or not), triangles and Koch snowflakes."""
 
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
 from .boundary import CurvePatch, Segment
-from .geometry import Geometry
+from .geometry import ArrayLike, Geometry
 from .quadrature import cell_rule_size, collapsed_gauss, simplex_rule
 
 
@@ -89,7 +92,12 @@ class Polygon(Geometry):
 
     rules = ("gauss", "triangle", "mesh", "montecarlo")
 
-    def __init__(self, vertices, name=None, edge_names=None):
+    def __init__(
+        self,
+        vertices: ArrayLike,
+        name: str | None = None,
+        edge_names: Sequence[str] | dict[str, Sequence[int]] | None = None,
+    ) -> None:
         v = np.asarray(vertices, dtype=float)
         if v.ndim != 2 or v.shape[1] != 2 or len(v) < 3 or not np.all(np.isfinite(v)):
             raise ValueError(f"Polygon needs at least 3 finite 2-D vertices, got shape {v.shape}")
@@ -225,7 +233,14 @@ def triangle_quadrature(tri, n, rule):
 class Triangle(Polygon):
     """Triangle with vertices ``x1, x2, x3`` (DeepXDE's argument names)."""
 
-    def __init__(self, x1, x2, x3, name=None, edge_names=None):
+    def __init__(
+        self,
+        x1: ArrayLike,
+        x2: ArrayLike,
+        x3: ArrayLike,
+        name: str | None = None,
+        edge_names: Sequence[str] | dict[str, Sequence[int]] | None = None,
+    ) -> None:
         super().__init__([x1, x2, x3], name=name, edge_names=edge_names)
 
 

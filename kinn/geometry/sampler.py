@@ -5,6 +5,8 @@ Sequence methods ("random"/"pseudo", "lhs", "halton", "sobol") can be continued:
 fixed-size point sets; topping them up regenerates a larger set.
 """
 
+from __future__ import annotations
+
 import math
 import warnings
 
@@ -65,7 +67,7 @@ class Sequence:
         return pts
 
 
-def sample(n, d, method="sobol", seed=None):
+def sample(n: int, d: int, method: str = "sobol", seed: int | None = None) -> np.ndarray:
     """``n`` points on the unit cube ``[0, 1)^d`` as a numpy array ``(n, d)``.
 
     "grid" is cell-centred with ``ceil(n ** (1/d))`` points per axis, thinned evenly to

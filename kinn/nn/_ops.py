@@ -8,8 +8,7 @@ autograd), the differentiable PyTorch path of :mod:`kinn.nn.taylor`. Layers say 
 kernel needs through ``kernel_basis()``. The op runs the C kernel on CPU tensors and the
 Triton kernels (:mod:`kinn.nn._triton`) on CUDA tensors; everything else (non-uniform grids,
 other layer types, no C compiler or no Triton) takes the PyTorch path. Plain eager calls skip the
-dispatcher (same kernel, less overhead); on torch < 2.4, which has no ``custom_op``, they are
-the only way to the kernel.
+dispatcher (same kernel, less overhead).
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ __all__ = ["kan_rows"]
 
 _BASES = {"bspline": _native.BSPLINE, "chebyshev": _native.CHEBYSHEV}
 _MAX_LOCAL = 32  # local bases per point the kernel is built for (k + 1 or n + 1)
-_HAS_OPS = hasattr(torch.library, "custom_op")  # torch >= 2.4
 
 
 def kan_rows(layer, J: torch.Tensor, layout: RowLayout) -> torch.Tensor:
@@ -51,9 +49,7 @@ def kan_rows(layer, J: torch.Tensor, layout: RowLayout) -> torch.Tensor:
             layout.pa, layout.pb, layer.base)  # fmt: skip
     if _eager(J):
         return _KernelRows.apply(*args)
-    if _HAS_OPS:
-        return torch.ops.kinn.kan_rows(*args)
-    return torch_rows(layer, J, weight, layout)  # traced on torch < 2.4: no op to trace
+    return torch.ops.kinn.kan_rows(*args)
 
 
 def _eager(t: torch.Tensor) -> bool:
@@ -217,7 +213,7 @@ def _op_backward(ctx, grad_out):
         layout = RowLayout(d, order, (pa, pb))
         grad_j, grad_w = rows_backward(layer, layout, J, W, grad_out, need_j, need_w)
     else:
-        direct = _eager(grad_out) or not _HAS_OPS
+        direct = _eager(grad_out)
         backward = _backward if direct else torch.ops.kinn.kan_rows_backward
         grad_j, grad_w = backward(grad_out, J, W, lo, inv_h, *ctx.meta, need_j, need_w)
         grad_j, grad_w = (grad_j if need_j else None), (grad_w if need_w else None)
@@ -235,16 +231,18 @@ class _KernelRows(torch.autograd.Function):
     backward = staticmethod(_op_backward)
 
 
-if _HAS_OPS:
-    torch.library.custom_op("kinn::kan_rows", _forward, mutates_args=(), schema=_FORWARD)
-    torch.library.custom_op("kinn::kan_rows_backward", _backward, mutates_args=(), schema=_BACKWARD)
+torch.library.custom_op("kinn::kan_rows", _forward, mutates_args=(), schema=_FORWARD)
+torch.library.custom_op("kinn::kan_rows_backward", _backward, mutates_args=(), schema=_BACKWARD)
 
-    @torch.library.register_fake("kinn::kan_rows")
-    def _forward_fake(J, W, bias, lo, inv_h, basis, degree, grid, d, order, pa, pb, base):
-        return J.new_empty(J.shape[0], J.shape[1], W.shape[1])
 
-    @torch.library.register_fake("kinn::kan_rows_backward")
-    def _backward_fake(gy, J, W, lo, inv_h, basis, degree, grid, d, order, pa, pb, base, nj, nw):
-        return J.new_empty(J.shape if nj else (0,)), W.new_empty(W.shape if nw else (0,))
+@torch.library.register_fake("kinn::kan_rows")
+def _forward_fake(J, W, bias, lo, inv_h, basis, degree, grid, d, order, pa, pb, base):
+    return J.new_empty(J.shape[0], J.shape[1], W.shape[1])
 
-    torch.library.register_autograd("kinn::kan_rows", _op_backward, setup_context=_setup_context)
+
+@torch.library.register_fake("kinn::kan_rows_backward")
+def _backward_fake(gy, J, W, lo, inv_h, basis, degree, grid, d, order, pa, pb, base, nj, nw):
+    return J.new_empty(J.shape if nj else (0,)), W.new_empty(W.shape if nw else (0,))
+
+
+torch.library.register_autograd("kinn::kan_rows", _op_backward, setup_context=_setup_context)

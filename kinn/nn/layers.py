@@ -59,6 +59,10 @@ class KANLayer(nn.Module):
     """
 
     n_basis: int
+    spline_weight: nn.Parameter  # (I, K, O), set by the subclass
+    base_weight: nn.Parameter | None  # (I, O), None without a base branch
+    bias: nn.Parameter | None  # (O,)
+    edge_mask: torch.Tensor  # buffer (I, O): 0 where an edge is pruned
 
     def __init__(self, in_features: int, out_features: int, base: str | None, bias: bool):
         super().__init__()

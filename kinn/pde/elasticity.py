@@ -7,7 +7,14 @@ strain; 3-D problems use all three components.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import torch
+
+from .fields import Fields
+
+# (x (N, d), fields) -> (N,) energy density, or (N, d) residual
+Density = Callable[[torch.Tensor, Fields], torch.Tensor]
 
 
 def lame(E: float, nu: float, plane: str | None = None) -> tuple[float, float]:
@@ -23,13 +30,15 @@ def lame(E: float, nu: float, plane: str | None = None) -> tuple[float, float]:
     return lam, mu
 
 
-def strain(u, names) -> torch.Tensor:
+def strain(u: Fields, names: Sequence[str]) -> torch.Tensor:
     """Small strain ``eps = (grad u + grad u^T) / 2``: ``(N, d, d)``."""
     g = u.jacobian(names)
     return 0.5 * (g + g.transpose(1, 2))
 
 
-def linear_stress(u, names, E, nu, plane=None) -> torch.Tensor:
+def linear_stress(
+    u: Fields, names: Sequence[str], E: float, nu: float, plane: str | None = None
+) -> torch.Tensor:
     """Cauchy stress ``sigma = lambda tr(eps) I + 2 mu eps``: ``(N, d, d)`` (in-plane for 2-D)."""
     return _hooke(strain(u, names), *lame(E, nu, plane))
 
@@ -39,23 +48,25 @@ def _hooke(eps, lam, mu) -> torch.Tensor:
     return lam * eps.diagonal(dim1=1, dim2=2).sum(-1)[:, None, None] * eye + 2 * mu * eps
 
 
-def linear_elastic(E: float, nu: float, names=("ux", "uy"), plane: str | None = "stress"):
+def linear_elastic(
+    E: float, nu: float, names: Sequence[str] = ("ux", "uy"), plane: str | None = "stress"
+) -> Density:
     """Strain energy density ``psi = sigma : eps / 2`` as ``density(x, u) -> (N,)``."""
     lam, mu = lame(E, nu, plane)
 
-    def density(x, u):
+    def density(x: torch.Tensor, u: Fields) -> torch.Tensor:
         eps = strain(u, names)
         return 0.5 * (_hooke(eps, lam, mu) * eps).sum((1, 2))
 
     return density
 
 
-def neo_hookean(E: float, nu: float, names=("ux", "uy")):
+def neo_hookean(E: float, nu: float, names: Sequence[str] = ("ux", "uy")) -> Density:
     """Compressible Neo-Hookean density ``lambda/2 (ln J)^2 - mu ln J + mu/2 (tr C - d)``
     (plane strain in 2-D), ``F = I + grad u``, ``C = F^T F``."""
     lam, mu = lame(E, nu, None)
 
-    def density(x, u):
+    def density(x: torch.Tensor, u: Fields) -> torch.Tensor:
         F = deformation_gradient(u, names)
         J = torch.linalg.det(F)
         lnJ = torch.log(J)
@@ -65,12 +76,12 @@ def neo_hookean(E: float, nu: float, names=("ux", "uy")):
     return density
 
 
-def deformation_gradient(u, names) -> torch.Tensor:
+def deformation_gradient(u: Fields, names: Sequence[str]) -> torch.Tensor:
     g = u.jacobian(names)
     return g + torch.eye(g.shape[-1], dtype=g.dtype, device=g.device)
 
 
-def neo_hookean_stress(u, names, E, nu) -> torch.Tensor:
+def neo_hookean_stress(u: Fields, names: Sequence[str], E: float, nu: float) -> torch.Tensor:
     """Cauchy stress ``(mu (B - I) + lambda ln J I) / J``: ``(N, d, d)``."""
     lam, mu = lame(E, nu, None)
     F = deformation_gradient(u, names)
@@ -94,12 +105,14 @@ def von_mises(sigma: torch.Tensor, plane: str | None = "stress", nu: float = 0.3
     return torch.sqrt(1.5 * (dev * dev).sum((1, 2)))
 
 
-def equilibrium(E: float, nu: float, names=("ux", "uy"), plane: str | None = "stress"):
+def equilibrium(
+    E: float, nu: float, names: Sequence[str] = ("ux", "uy"), plane: str | None = "stress"
+) -> Density:
     """Strong-form residual of linear elasticity, ``div sigma = 0``: ``residual(x, u) -> (N, d)``
     (``lambda grad(div u) + mu (lap u + grad(div u))``); needs a full Hessian jet."""
     lam, mu = lame(E, nu, plane)
 
-    def residual(x, u):
+    def residual(x: torch.Tensor, u: Fields) -> torch.Tensor:
         H = torch.stack([u.hessian_of(n) for n in names], dim=1)  # (N, d, d, d): u_a,bc
         grad_div = torch.einsum("naai->ni", H)
         lap = torch.einsum("nijj->ni", H)

@@ -9,7 +9,7 @@ import torch
 from kinn.diff import Jet
 
 
-def scale_jet(j: Jet, factor) -> Jet:
+def scale_jet(j: Jet, factor: torch.Tensor) -> Jet:
     """``factor * u`` for a constant ``factor`` (a number or a ``(m,)`` tensor)."""
     f = torch.as_tensor(factor, dtype=j.value.dtype, device=j.value.device)
     fg = f[..., None] if f.ndim else f
@@ -36,7 +36,7 @@ def concat_jets(jets: Sequence[Jet]) -> Jet:
     """Stack single-column jets side by side: ``(N, 1)`` each -> ``(N, m)``."""
     cat = lambda ts: None if any(t is None for t in ts) else torch.cat(ts, dim=1)  # noqa: E731
     return Jet(
-        cat([j.value for j in jets]),
+        torch.cat([j.value for j in jets], dim=1),
         cat([j.grad for j in jets]),
         cat([j.hess for j in jets]),
         jets[0].diag,
@@ -92,17 +92,17 @@ class Fields:
     def laplacian(self, name: str) -> torch.Tensor:
         return self.jet.hess_diag[:, self._index(name)].sum(-1)
 
-    def vector(self, names) -> torch.Tensor:
+    def vector(self, names: Sequence[str]) -> torch.Tensor:
         return self.jet.value[:, [self._index(n) for n in names]]
 
-    def jacobian(self, names) -> torch.Tensor:
+    def jacobian(self, names: Sequence[str]) -> torch.Tensor:
         return self.grad[:, [self._index(n) for n in names]]
 
     def hessian_of(self, name: str) -> torch.Tensor:
         """``(N, d, d)`` (needs ``hessian="full"``)."""
         if self.jet.diag:
             raise ValueError("this jet holds only the Hessian diagonal; use hessian='full'")
-        return self.jet.hess[:, self._index(name)]
+        return self.jet._need_hess()[:, self._index(name)]
 
     def param(self, name: str) -> torch.Tensor:
         """The current value of inverse parameter ``name`` (scalar, or ``(N,)`` for fields)."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from kinn.geometry.geometry import ArrayLike
 
 _TRANSFORMS = (None, "positive", "exp")
 
@@ -50,15 +53,16 @@ class InverseParameter(nn.Module):
                 raise ValueError(
                     f"bounds must be (lo, hi) with lo < init={init} < hi, got {bounds!r}"
                 )
-            self.bounds = (lo, hi)
-        else:
-            self.bounds = None
+        self.bounds: tuple[float, float] | None = None if bounds is None else (lo, hi)
         if transform is not None and init <= 0:
             raise ValueError(f"init of a {transform!r} parameter must be > 0, got {init!r}")
         self.transform = transform
         self.field = bool(field)
         self.true = true
         self.raw = nn.Parameter(torch.tensor(self._inverse(init)))
+        self.net: nn.Module | None = None
+        self.center: torch.Tensor | None = None
+        self.inv_half: torch.Tensor | None = None
         if self.field:
             self.net = net  # None: a small tanh MLP, built by set_domain
             self.center = self.inv_half = None
@@ -86,7 +90,7 @@ class InverseParameter(nn.Module):
             return torch.exp(raw)
         return raw
 
-    def set_domain(self, xmin, xmax) -> None:
+    def set_domain(self, xmin: ArrayLike, xmax: ArrayLike) -> None:
         """Normalise field inputs from this bounding box to ``[-1, 1]``."""
         xmin = torch.as_tensor(xmin, dtype=torch.float64)
         xmax = torch.as_tensor(xmax, dtype=torch.float64)
@@ -94,16 +98,22 @@ class InverseParameter(nn.Module):
         if self.field and self.net is None:
             from kinn.nn import MLP
 
-            self.net = MLP([len(xmin), 16, 16, 1], activation="tanh")
+            net = MLP([len(xmin), 16, 16, 1], activation="tanh")
             with torch.no_grad():
-                self.net.layers[-1].weight.zero_()  # start from the constant init
+                last = net.layers[-1]
+                assert isinstance(last, nn.Linear)
+                last.weight.zero_()  # start from the constant init
+            self.net = net
 
     def value(self, x: torch.Tensor | None = None) -> torch.Tensor:
         if not self.field:
             return self._forward_transform(self.raw)
         if x is None or self.net is None:
             raise ValueError("a field parameter needs points x (N, d) and a domain (set_domain)")
-        z = x if self.center is None else (x - self.center.to(x)) * self.inv_half.to(x)
+        if self.center is None or self.inv_half is None:
+            z = x
+        else:
+            z = (x - self.center.to(x)) * self.inv_half.to(x)
         return self._forward_transform(self.raw + self.net(z)[:, 0])
 
     def item(self) -> float:
@@ -121,15 +131,18 @@ class InverseParameter(nn.Module):
                 v = self.item()
                 out = {"": v}
                 if self.true is not None:
-                    out["_rel_err"] = abs(v - float(self.true)) / abs(float(self.true))
+                    true = float(self.true)  # type: ignore[arg-type]  # a scalar's true value
+                    out["_rel_err"] = abs(v - true) / abs(true)
                 return out
-            if self.true is None or x is None:
+            if not callable(self.true) or x is None:
                 return {}
-            v, t = self.value(x), torch.as_tensor(self.true(x)).to(x).reshape(-1)
-            return {"_rel_l2": float((v - t).norm() / t.norm())}
+            value, t = self.value(x), torch.as_tensor(self.true(x)).to(x).reshape(-1)
+            return {"_rel_l2": float((value - t).norm() / t.norm())}
 
 
-def load_observations(path, inputs, fields):
+def load_observations(
+    path: str | os.PathLike, inputs: Sequence[str], fields: Sequence[str]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Observation points and values from a file: ``(x (n, d), values (n, k))``.
 
     ``.npz``: arrays named by ``inputs`` and ``fields``; ``.npy``/``.csv``/``.txt``/``.dat``:
@@ -187,7 +200,7 @@ def _delim(path):
 
 
 def check_observations(
-    x, values, d: int | None = None, k: int | None = None
+    x: ArrayLike, values: ArrayLike, d: int | None = None, k: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate observation arrays: finite, shapes ``(n, d)`` and ``(n, k)`` (any ``d``/``k``
     when None); returns float64 tensors ``(x, values)``."""

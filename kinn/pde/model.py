@@ -31,6 +31,10 @@ class ProblemModel(nn.Module):
             ``D(x) -> (N,)``.
     """
 
+    center: torch.Tensor  # buffers: (d,), (d,), () or (m,)
+    inv_half: torch.Tensor
+    out_scale: torch.Tensor
+
     def __init__(self, net: nn.Module, xmin, xmax, out_scale=1.0, hard=None):
         super().__init__()
         self.net = net
@@ -106,7 +110,7 @@ def _known_jet(fn, x, order, hessian, cache: dict) -> Jet:
     # ``0 * y**3`` keeps constant and linear functions in the graph up to second order.
     with torch.enable_grad():
         j = jet_of(lambda y: _as_col(fn(y), y) + 0 * y[:, :1] ** 3, x.detach(), order, hessian)
-    j = Jet(*(None if t is None else t.detach() for t in (j.value, j.grad, j.hess)), j.diag)
+    j = j.map(torch.Tensor.detach)
     cache.pop(key, None)
     cache[key] = (x, x._version, j)
     while len(cache) > _KNOWN_MAX:

@@ -7,9 +7,10 @@ import math
 import torch
 from torch import nn
 
-from kinn.diff import Jet, jet_of
+from kinn.diff import jet_of
 from kinn.geometry import METHODS
 from kinn.train import Objective, field_errors, residual_point_weights
+from kinn.train.distributed import Communicator
 
 from .fields import Fields
 from .model import check_derivatives
@@ -86,7 +87,8 @@ class PDEObjective(Objective):
         self.points: dict[str, dict] = {}
         self.lam: dict[str, torch.Tensor] = {}
         self.redraws: dict[str, bool] = {}  # which terms draw new points on resample
-        self.comm = None  # set by shard(): this rank computes on its block of the points
+        # set by shard(): this rank computes on its block of the points
+        self.comm: Communicator | None = None
         self._draw(seed, first=True)
         auto = self.value_weight() if any(self._auto(t) for t in self.terms) else 1.0
         self.weights: dict[str, float] = {
@@ -115,7 +117,7 @@ class PDEObjective(Objective):
         if self.comm is not None:
             self._check_shards()
 
-    def shard(self, comm) -> None:
+    def shard(self, comm: Communicator) -> None:
         """Compute on this rank's block of every term's points from now on; ``losses``
         then returns shares whose sum over the ranks is the loss on all points (see
         :meth:`kinn.train.Objective.shard`). Every term needs at least one point per rank.
@@ -125,6 +127,7 @@ class PDEObjective(Objective):
         self.lam = {k: v[comm.block(len(v))] for k, v in self.lam.items()}
 
     def _check_shards(self) -> None:
+        assert self.comm is not None
         for name, pts in self.points.items():
             n = len(pts["x"])
             if n < self.comm.world_size:
@@ -179,6 +182,7 @@ class PDEObjective(Objective):
             return term.loss(ctx, pts, self.form)
         r = r[:, None] if r.ndim == 1 else r
         if self.point_weights == "rba" and self.form != ENERGY:
+            assert self.comm is not None  # shares are taken on sharded objectives only
             scale = self.comm.max(r.detach().abs().max().reshape(1))[0]
             r = self._attend(name, r, scale)
         return (r**2).sum() / (len(self.points[name]["x"]) * r.shape[1])
@@ -216,8 +220,8 @@ class PDEObjective(Objective):
             if not isinstance(term, Residual):
                 continue
             x = self.points[name]["x"].to(torch.float64)
-            b = _detached(jet_of(bump, x, term.order, term.hessian))
-            zero = Jet(*(None if t is None else torch.zeros_like(t) for t in _parts(b)), b.diag)
+            b = jet_of(bump, x, term.order, term.hessian).map(torch.Tensor.detach)
+            zero = b.map(torch.zeros_like)
             with torch.no_grad():
                 r1, r0 = (term.fn(x, Fields(j, x, *self._names())) for j in (b, zero))
                 gains.append(float(((r1 - r0) ** 2).mean() / (b.value**2).mean()))
@@ -270,7 +274,7 @@ class PDEObjective(Objective):
         return self
 
     # ---- least squares -----------------------------------------------------------------------
-    def residuals(self, model):
+    def residuals(self, model: nn.Module) -> dict[str, torch.Tensor]:
         """Pointwise residual of every loss term, ``(n,)`` or ``(n, k)``, scaled so that
         ``losses(model)[name] == (r ** 2).mean()``: ``sqrt(weight)`` times the term's residual
         (and its current residual-based point weights, which this call does not update).
@@ -293,14 +297,6 @@ class PDEObjective(Objective):
                 r = self.lam[name] * (r[:, None] if r.ndim == 1 else r)
             out[name] = self.weights[name] ** 0.5 * r
         return out
-
-
-def _parts(j: Jet) -> tuple:
-    return j.value, j.grad, j.hess
-
-
-def _detached(j: Jet) -> Jet:
-    return Jet(*(None if t is None else t.detach() for t in _parts(j)), j.diag)
 
 
 def _unique_names(terms) -> list[str]:

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from kinn.diff import Jet, jet_of
+from kinn.geometry import Geometry
 
 from .fields import Fields
 from .inverse import InverseParameter
 from .model import ProblemModel, check_derivatives, hard_constraint
 from .terms import FORMS, Dirichlet, Term
+
+if TYPE_CHECKING:
+    from .objective import PDEObjective
 
 
 @dataclass
@@ -64,7 +69,7 @@ class Problem:
     """
 
     name: str
-    geometry: object
+    geometry: Geometry
     inputs: tuple
     fields: tuple
     terms: list
@@ -164,7 +169,7 @@ class Problem:
         return Fields(j, x, self.fields, self.inputs, self.parameters)
 
     # ---- training ---------------------------------------------------------------------------
-    def objective(self, model: nn.Module, form: str | None = None, **kw):
+    def objective(self, model: nn.Module, form: str | None = None, **kw: Any) -> PDEObjective:
         """A :class:`kinn.train.Objective` for ``form`` (default ``default_form``); keywords:
         ``derivatives`` ("auto"/"jet"/"autograd"), ``n_interior``, ``n_boundary``, ``sampler``,
         ``quadrature`` (a rule or ``(rule, n)``), ``point_weights`` (None/"rba"), ``seed``."""
@@ -185,7 +190,7 @@ class Problem:
         p = next(model.parameters(), None)
         if p is not None:
             x = x.to(p)
-        out = {}
+        out: dict[str, list[torch.Tensor]] = {}
         with torch.enable_grad():
             for start in range(0, len(x), 8192):
                 self._evaluate_chunk(model, x[start : start + 8192], derivatives, out)
@@ -201,9 +206,11 @@ class Problem:
 
     def evaluation_set(self) -> EvaluationSet:
         """Reference points (or a triangulation / grid of the geometry) and reference values."""
-        if getattr(self, "_eval_set", None) is not None:
-            return self._eval_set
+        cached: EvaluationSet | None = getattr(self, "_eval_set", None)
+        if cached is not None:
+            return cached
         ref = self.reference
+        assert ref is None or isinstance(ref, Reference)  # __post_init__ wraps a callable
         dtype = torch.get_default_dtype()
         cells = None
         if ref is not None and ref.points is not None:
@@ -267,7 +274,7 @@ def reference_jet(fn: Callable, x: torch.Tensor, order: int = 0) -> Jet:
     if torch_code:
         with torch.enable_grad():
             j = jet_of(fn, x, 1)
-        return Jet(j.value.detach(), j.grad.detach())
+        return j.map(torch.Tensor.detach)
     span = x.max(0).values - x.min(0).values
     span = torch.where(span > 0, span, torch.ones_like(span))
     grads = []

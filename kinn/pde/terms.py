@@ -16,9 +16,19 @@ from collections.abc import Callable, Sequence
 import torch
 
 from kinn.geometry import Geometry
+from kinn.geometry.geometry import ArrayLike
 
 STRONG, ENERGY, INVERSE = "strong", "energy", "inverse"
 FORMS = (STRONG, ENERGY, INVERSE)
+
+
+# Where a term acts: "interior", "boundary", a boundary part name, "initial", points (n, d),
+# (points, normals), or another geometry (its boundary).
+On = str | torch.Tensor | tuple[torch.Tensor, torch.Tensor] | Geometry
+# A prescribed value: a number, one number per field, or g(x (N, d)) -> (N,) or (N, k).
+Value = float | Sequence[float] | torch.Tensor | Callable[[torch.Tensor], torch.Tensor]
+FieldNames = str | Sequence[str] | None  # None: every field of the problem
+Forms = str | Sequence[str] | None  # None: the term's default forms
 
 
 class Sampling:
@@ -58,7 +68,7 @@ class Term:
     value_condition = False
 
     def __init__(
-        self, weight: float | None = None, name: str | None = None, forms: object = None
+        self, weight: float | None = None, name: str | None = None, forms: Forms = None
     ) -> None:
         if weight is not None:
             if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight >= 0:
@@ -170,12 +180,12 @@ class Residual(Term):
     def __init__(
         self,
         residual: Callable,
-        on="interior",
+        on: On = "interior",
         weight: float | None = None,
         name: str | None = None,
         order: int = 2,
         hessian: str = "full",
-        forms=None,
+        forms: Forms = None,
     ) -> None:
         super().__init__(weight, name, forms)
         if not callable(residual):
@@ -215,7 +225,7 @@ class Energy(Term):
         options: dict | None = None,
         weight: float | None = None,
         name: str | None = None,
-        forms=None,
+        forms: Forms = None,
     ) -> None:
         super().__init__(weight, name, forms)
         if not callable(density):
@@ -279,14 +289,14 @@ class Dirichlet(_BoundaryTerm):
 
     def __init__(
         self,
-        on,
-        value=0.0,
-        fields=None,
+        on: On,
+        value: Value = 0.0,
+        fields: FieldNames = None,
         hard: bool = False,
         distance: Callable | None = None,
         weight: float | None = None,
         name: str | None = None,
-        forms=None,
+        forms: Forms = None,
     ) -> None:
         super().__init__(on, fields, weight, name, forms)
         self.value, self.hard, self.distance = value, bool(hard), distance
@@ -327,14 +337,14 @@ class Neumann(_BoundaryTerm):
 
     def __init__(
         self,
-        on,
-        value,
-        fields=None,
+        on: On,
+        value: Value,
+        fields: FieldNames = None,
         flux: Callable | None = None,
         n: int = 16,
         weight: float | None = None,
         name: str | None = None,
-        forms=None,
+        forms: Forms = None,
     ) -> None:
         super().__init__(on, fields, weight, name, forms)
         self.value, self.flux, self.n = value, flux, n
@@ -390,15 +400,15 @@ class Robin(Neumann):
 
     def __init__(
         self,
-        on,
-        alpha,
-        value=0.0,
-        fields=None,
+        on: On,
+        alpha: Value,
+        value: Value = 0.0,
+        fields: FieldNames = None,
         flux: Callable | None = None,
         n: int = 16,
         weight: float | None = None,
         name: str | None = None,
-        forms=None,
+        forms: Forms = None,
     ) -> None:
         super().__init__(on, value, fields, flux, n, weight, name, forms)
         self.alpha = alpha
@@ -430,13 +440,13 @@ class Periodic(_BoundaryTerm):
 
     def __init__(
         self,
-        on,
-        shift,
-        fields=None,
+        on: On,
+        shift: ArrayLike,
+        fields: FieldNames = None,
         derivatives: bool = False,
         weight: float | None = None,
         name: str | None = None,
-        forms=None,
+        forms: Forms = None,
     ) -> None:
         super().__init__(on, fields, weight, name, forms)
         self.shift, self.order = shift, 1 if derivatives else 0
@@ -473,15 +483,15 @@ class Initial(Dirichlet):
 
     def __init__(
         self,
-        value,
-        fields=None,
-        velocity=None,
-        on="initial",
+        value: Value,
+        fields: FieldNames = None,
+        velocity: Value | None = None,
+        on: On = "initial",
         hard: bool = False,
         distance: Callable | None = None,
         weight: float | None = None,
         name: str | None = None,
-        forms=None,
+        forms: Forms = None,
     ) -> None:
         super().__init__(on, value, fields, hard, distance, weight, name, forms)
         self.velocity = velocity
@@ -509,14 +519,14 @@ class Interface(Term):
 
     def __init__(
         self,
-        on,
-        fields_a,
-        fields_b,
+        on: On,
+        fields_a: FieldNames,
+        fields_b: FieldNames,
         flux_a: Callable | None = None,
         flux_b: Callable | None = None,
         weight: float | None = None,
         name: str | None = None,
-        forms=None,
+        forms: Forms = None,
     ) -> None:
         super().__init__(weight, name, forms)
         self.on = on
@@ -568,10 +578,10 @@ class Data(Term):
         self,
         points,
         values,
-        fields=None,
+        fields: FieldNames = None,
         weight: float | None = None,
         name: str | None = None,
-        forms=None,
+        forms: Forms = None,
     ) -> None:
         super().__init__(weight, name, forms)
         from .inverse import check_observations

@@ -226,7 +226,10 @@ class Trainer:
         saved_opt = None
         if resume is not None:
             saved_opt = self._restore(load_checkpoint(resume, self.device), run, generator)
-        else:
+        # Collected now, not only when built: loading a checkpoint (or a refine() since) may
+        # have replaced parameter tensors, e.g. a B-spline layer whose grid size changed.
+        self.params = _unique(list(self.model.parameters()) + self._objective_params)
+        if resume is None:
             seed_everything(self.seed)
             generator.manual_seed(self.seed)
             self.term_weights.load_state_dict({"factors": {}})  # a second fit starts afresh

@@ -78,9 +78,11 @@ class TermWeights:
         params = [p for p in params if p.requires_grad]
         grads = {}
         for name, term in terms.items():
-            g = torch.autograd.grad(term, params, retain_graph=True, allow_unused=True)
+            g: list[torch.Tensor | None] = list(
+                torch.autograd.grad(term, params, retain_graph=True, allow_unused=True)
+            )
             if reduce is not None:
-                g = reduce(list(g))
+                g = reduce(g)
             flat = [x.reshape(-1) for x in g if x is not None]
             grads[name] = torch.cat(flat) if flat else torch.zeros(1)
         if self.method == "gradnorm":
@@ -91,8 +93,8 @@ class TermWeights:
             ref = self.reference if self.reference is not None else next(iter(terms))
             ref_max = float(grads[ref].abs().max())
             targets = {}
-            for k, g in grads.items():
-                mean = float(g.abs().mean())
+            for k, grad in grads.items():
+                mean = float(grad.abs().mean())
                 if k != ref and mean > 0:
                     targets[k] = ref_max / mean
         for k, target in targets.items():

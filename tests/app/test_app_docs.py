@@ -1,16 +1,14 @@
 """docs/app.md's own-problem example runs as written."""
 
 import json
-import re
-from pathlib import Path
 
-DOC = (Path(__file__).resolve().parents[2] / "docs" / "app.md").read_text()
+from doc_blocks import ROOT, blocks
 
 
 def block(first_line: str) -> str:
-    match = re.search(r"```\w+\n(" + re.escape(first_line) + r"\n.*?)```", DOC, re.S)
-    assert match, first_line
-    return match.group(1)
+    """The block of docs/app.md whose first line is ``first_line``."""
+    (found,) = [b.code for b in blocks(ROOT / "docs" / "app.md") if b.code.startswith(first_line)]
+    return found
 
 
 def test_own_problem_from_the_guide_solves(run_kinn, tmp_path, monkeypatch):

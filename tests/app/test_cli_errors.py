@@ -99,10 +99,7 @@ def test_help_lists_problems_and_models(run_kinn, toy_conf):
 
 def test_fit_is_dispatched_to_its_own_config(run_kinn, tmp_path):
     code, _, err = run_kinn("fit", "data=x.csv", "target=y", f"hydra.run.dir={tmp_path}")
-    try:
-        import kinn.symbolic  # noqa: F401
-    except ModuleNotFoundError:
-        assert code == 2 and "kinn.symbolic is not part of this installation" in err
+    assert code == 2 and "x.csv" in err and err.count("\n") == 1  # fit's own one-line error
     code, _, err = run_kinn("fit", "trainer.seed=1", f"hydra.run.dir={tmp_path}")
     assert code == 2 and "trainer" in err  # fit.yaml has no trainer group
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from kinn.diff import jet
-from kinn.nn import KAN, BSplineKANLayer, _native, _ops
+from kinn.nn import KAN, BSplineKANLayer, _native
 
 pytestmark = pytest.mark.skipif(
     _native.library(3, torch.float64) is None, reason="the kernel does not build here"
@@ -237,19 +237,3 @@ def test_a_library_whose_argument_layout_differs_is_refused(monkeypatch):
     monkeypatch.setattr(_native, "Args", type("Args", (ctypes.Structure,), {"_fields_": fields}))
     with pytest.raises(RuntimeError, match="kan_args layout mismatch"):
         _native._check_layout(lib)
-
-
-def test_without_torch_library_ops_eager_runs_use_the_kernel_and_traced_ones_do_not(monkeypatch):
-    monkeypatch.setattr(_ops, "_HAS_OPS", False)  # torch < 2.4
-    calls = []
-    call = _native.call
-    monkeypatch.setattr(_native, "call", lambda fn, args: calls.append(1) or call(fn, args))
-    net = KAN([2, 4, 1]).double()
-    x = torch.rand(8, 2, dtype=torch.float64)
-    plain = jet(net, x).hess
-    assert calls
-    calls.clear()
-    with torch.profiler.profile():  # not plain eager: no op to call, so the PyTorch path
-        profiled = jet(net, x).hess
-    assert not calls
-    torch.testing.assert_close(profiled, plain, rtol=1e-12, atol=1e-12)

@@ -129,10 +129,10 @@ class GaussNewton(ClosureOptimizer):
             eta = lr * 0.5**k
             self._scatter(x + eta * p)
             rt = self._residuals(closure).detach().reshape(-1).to(torch.float64)
-            trial = rt @ rt
+            square = rt @ rt
             if self.communicator is not None:
-                trial = self.communicator.sum(trial.reshape(1))
-            trial = float(trial)
+                square = self.communicator.sum(square.reshape(1))
+            trial = float(square)
             if math.isfinite(trial) and trial < best_loss:
                 best_loss, best_eta = trial, eta
             elif best_eta > 0:

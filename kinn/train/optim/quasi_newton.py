@@ -118,6 +118,7 @@ class _QuasiNewton(ClosureOptimizer):
                 else:
                     self._restart()
                 break
+            assert best.g is not None  # every point past the start carries its gradient
             self._scatter(x + best.t * p)
             x_new = self._gather()
             self._update(x_new - x, best.g - g, best.t, g)
