@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from kinn.train.checkpoint import load_checkpoint
 from kinn.train.result import Result
@@ -49,6 +49,8 @@ def load(run_dir: str | os.PathLike, checkpoint: str = "last", device: str = "cp
             f"checkpoint?), got {str(run)!r}"
         )
     cfg = OmegaConf.load(config)
+    if not isinstance(cfg, DictConfig):
+        raise ValueError(f"{config} must hold a mapping (a run's config), got a list")
     ckpt = load_checkpoint(file, map_location=device)
     with torch.random.fork_rng(devices=[]):  # building draws initial weights and points
         problem, _, _, model, _, objective, _ = build_model(cfg)

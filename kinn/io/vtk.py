@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -127,7 +128,7 @@ def write_vtu(
     return path
 
 
-def write_pvd(path: str | os.PathLike, files: list[tuple[float, str | os.PathLike]]) -> Path:
+def write_pvd(path: str | os.PathLike, files: Sequence[tuple[float, str | os.PathLike]]) -> Path:
     """A ParaView collection ``path`` (``.pvd``) of ``(time, .vtu file)`` pairs; the files are
     referred to relative to the collection's folder."""
     path = Path(path)

@@ -76,7 +76,7 @@ def field_figure(
     if d == 1:
         fig = new_figure(4.2 * len(panels), 3.4)
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
-        order = np.argsort(points[:, 0])
+        order: np.ndarray | slice = np.argsort(points[:, 0])
         lim = value_range(*(v for v, _ in panels[:2]))
         for k, (ax, (v, label)) in enumerate(zip(axes, panels)):
             ax.plot(points[order, 0], v[order], lw=1.6, color="C3" if k == 2 else "C0")

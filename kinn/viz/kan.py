@@ -36,7 +36,7 @@ def plot_kan(
 
     sym, x, inputs, outputs, run = _network_and_inputs(model, x, inputs, outputs)
     sym = sym if isinstance(sym, SymbolicKAN) else SymbolicKAN(sym)
-    layers = list(sym.kan.layers)
+    layers = list(sym.kan.layers)  # type: ignore[arg-type]  # a ModuleList
     dtype = next(layers[0].parameters()).dtype
     x = x.to(dtype)
     widths = [layers[0].in_features] + [layer.out_features for layer in layers]
