@@ -26,7 +26,9 @@ import numpy as np
 import torch
 
 from kinn.geometry import Mesh, Rectangle
-from kinn.pde import Dirichlet, Energy, Interface, Neumann, Problem, Reference, Residual
+from kinn.pde import Dirichlet, Interface, Neumann, Problem, Reference, Residual
+
+from ._region import RegionEnergy
 
 FIELDS = ("u_upper", "u_lower")
 
@@ -70,23 +72,6 @@ def conforming_mesh(cells: int) -> Mesh:
     b, c, d = a + cells + 1, a + cells + 2, a + 1
     triangles = np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)])
     return Mesh(nodes, {"triangle": triangles})
-
-
-class ConformingEnergy(Energy):
-    """An :class:`~kinn.pde.Energy` integrated over ``region`` (a geometry covering the
-    problem's domain) instead of the problem's geometry; Monte Carlo rules still sample the
-    problem's geometry."""
-
-    def __init__(self, density, region, rule: str = "triangle", n: int = 2, **kw) -> None:
-        super().__init__(density, rule=rule, n=n, **kw)
-        self.region = region
-
-    def points(self, sampling, form):
-        rule, n = self._rule(sampling)
-        if rule == "montecarlo":
-            return super().points(sampling, form)
-        x, w = self.region.quadrature(n, rule, dtype=sampling.dtype)
-        return {"x": x, "w": w}
 
 
 def _upper(x):
@@ -133,7 +118,7 @@ def crack(
     def dy(name):
         return lambda x, u: u.jacobian([name])[..., 1:]  # (N, 1, 1): du/dy, the normal flux
 
-    energy = ConformingEnergy(
+    energy = RegionEnergy(
         lambda x, u: 0.5 * _split(x, u, lambda u, f: (u.grad_of(f) ** 2).sum(1)),
         region=conforming_mesh(cells),
         rule=quadrature,
