@@ -39,7 +39,7 @@ def edge_lifting(a, b):
     return g
 
 
-def dense_points(geometry, n: int = 240) -> np.ndarray:
+def dense_points(geometry, n: int = 160) -> np.ndarray:
     """The points of an ``n x n`` grid over the bounding box that lie inside: ``(m, 2)``."""
     lo, hi = (b.numpy() for b in geometry.bbox)
     axes = [np.linspace(lo[k], hi[k], n) for k in range(2)]
