@@ -175,8 +175,9 @@ ROW = {r.experiment: r for r in ROWS}
 # row's budget). Rows not listed take the experiment's model with conf/trainer/adam_lbfgs's
 # stages in float64, the Adam steps cut to fit the budget.
 BEST = {
-    # soft boundary values, as DeepXDE's recipe: the 48-edge hard lifting's blend has large
-    # second derivatives at the snowflake's corners, which the strong form must then cancel
+    # as conf/experiment/kinn_koch_best.yaml. Soft boundary values, as DeepXDE's recipe: the
+    # 48-edge hard lifting's blend has large second derivatives at the snowflake's corners,
+    # which the strong form must then cancel
     "kinn_koch_strong": {
         "problem": {"hard": False},
         "model": {"name": "kan_chebyshev", "basis": "chebyshev", "hidden": [8, 8], "degree": 6},
