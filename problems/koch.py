@@ -1,7 +1,7 @@
 """KINN's Koch snowflake: Laplace's equation on the level-2 snowflake of side 3, Dirichlet
 values of the harmonic ``u = sin x sinh y + cos x cosh y`` on its 48 edges.
 
-The boundary values are imposed exactly. Each edge ``i`` carries its own lifting
+With ``hard=True`` the boundary values are imposed exactly. Each edge ``i`` carries its own lifting
 ``g_i(x) = u(P_i x)``, the exact values at the projection ``P_i`` of ``x`` onto the edge's line:
 ``g_i`` matches ``u`` on edge ``i`` only, and the hard conditions blend the 48 liftings by
 transfinite interpolation (docs/pde.md, "Hard constraints"). The blend equals ``u`` on the
@@ -47,12 +47,13 @@ def dense_points(geometry, n: int = 160) -> np.ndarray:
     return grid[geometry.inside(torch.as_tensor(grid)).numpy()]
 
 
-def koch(quadrature_n: int = 2, h: float = 0.1, hard: bool = True) -> Problem:
+def koch(quadrature_n: int = 2, h: float = 0.1, hard: bool = False) -> Problem:
     """The snowflake in the strong form (``-lap u = 0`` at collocation points, default) or the
     energy form (``integral |grad u|^2 / 2`` by a degree-``quadrature_n`` rule on a
     triangulation of element size ``h``: 3 points on each of about 1500 triangles by default).
-    ``hard=False``: the boundary values as a penalty at sampled boundary points (automatic
-    weight), as DeepXDE's recipe imposes them.
+    ``hard=False`` (default): the boundary values as a penalty at sampled boundary points
+    (automatic weight), as DeepXDE's recipe imposes them; ``hard=True``: exact, which suits the
+    energy form (the strong form's residual then sees the blend's curvature at the corners).
     """
     geometry = koch_snowflake(LEVEL, SIDE)
     v = geometry.vertices

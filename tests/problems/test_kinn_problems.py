@@ -86,7 +86,7 @@ def test_crack_monte_carlo_energy_trains(f64):
 
 
 def test_koch_hard_boundary_values_are_exact_and_the_lifting_is_not_the_solution(f64):
-    problem = koch()
+    problem = koch(hard=True)
     model = problem.model(_Zero())  # u = g + D * 0: the lifting alone
     x, _ = problem.geometry.sample_boundary(300, seed=0)
     assert torch.allclose(problem.evaluate(model, x)["u"], koch_exact(x)[:, 0], atol=1e-8)
