@@ -248,8 +248,19 @@ def run_kinn(
 # ---- DeepXDE runs --------------------------------------------------------------------------
 
 
-def run_deepxde(case_name: str, scale: float = 1.0, seed: int = 0) -> dict:
-    """DeepXDE's recipe on one suite problem (call in a fresh process: it sets a backend)."""
+def run_deepxde(
+    case_name: str,
+    scale: float = 1.0,
+    seed: int = 0,
+    *,
+    case=None,
+    hidden: tuple[int, ...] = (64, 64, 64),
+    adam_steps: int = 5000,
+) -> dict:
+    """DeepXDE's recipe on one suite problem (call in a fresh process: it sets a backend):
+    a tanh MLP ``[d, *hidden, m]``, ``adam_steps`` Adam steps (lr 1e-3), then L-BFGS.
+    ``case`` (an :class:`~benchmarks.accuracy_problems.Case`) replaces the suite's
+    ``CASES[case_name]``, for problems outside the suite (``benchmarks.kinn_table``)."""
     os.environ["DDE_BACKEND"] = "pytorch"
     import deepxde as dde
 
@@ -257,7 +268,7 @@ def run_deepxde(case_name: str, scale: float = 1.0, seed: int = 0) -> dict:
 
     dde.config.set_default_float("float64")
     dde.config.set_random_seed(seed)
-    case = CASES[case_name]
+    case = CASES[case_name] if case is None else case
     spec = case.deepxde(dde)
     points, reference = case.evaluation()
     ref = {k: np.asarray(v) for k, v in reference.items()}
@@ -271,7 +282,7 @@ def run_deepxde(case_name: str, scale: float = 1.0, seed: int = 0) -> dict:
     else:
         data = dde.data.PDE(spec["geom"], spec["pde"], spec["bcs"], **kw)
     out_dim = len(case.problem().fields) if case.name != "plate_hole" else 2
-    net = dde.nn.FNN([points.shape[1]] + [64] * 3 + [out_dim], "tanh", "Glorot uniform")
+    net = dde.nn.FNN([points.shape[1], *hidden, out_dim], "tanh", "Glorot uniform")
     if spec.get("transform") is not None:
         net.apply_output_transform(spec["transform"])
     model = dde.Model(data, net)
@@ -279,7 +290,7 @@ def run_deepxde(case_name: str, scale: float = 1.0, seed: int = 0) -> dict:
     raw = [v[0] for v in variables.values()]
     names = case.problem().fields
 
-    adam_steps = _scaled(5000, scale)
+    adam_steps = _scaled(adam_steps, scale)
     lbfgs_steps = _scaled(LBFGS_ITERATIONS, scale)
     every = max(1, (adam_steps + lbfgs_steps) // HISTORY_POINTS)
     history: list[dict] = []

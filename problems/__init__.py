@@ -5,9 +5,20 @@ The ``kinn`` command builds them like a user's own problem, from the ``_target_`
 configs in ``conf/problem/`` (``kinn.problems.poisson1d`` ...).
 """
 
+from .crack import crack
+from .heat_multiscale import heat_multiscale
 from .inverse_diffusion import inverse_diffusion
+from .koch import koch
 from .plate_hole import plate_hole
 from .poisson1d import poisson1d
 from .poisson2d import poisson2d
 
-__all__ = ["inverse_diffusion", "plate_hole", "poisson1d", "poisson2d"]
+__all__ = [
+    "crack",
+    "heat_multiscale",
+    "inverse_diffusion",
+    "koch",
+    "plate_hole",
+    "poisson1d",
+    "poisson2d",
+]
