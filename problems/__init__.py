@@ -5,9 +5,19 @@ The ``kinn`` command builds them like a user's own problem, from the ``_target_`
 configs in ``conf/problem/`` (``kinn.problems.poisson1d`` ...).
 """
 
+from .beam_neohookean import beam_neohookean
+from .composite import composite
 from .inverse_diffusion import inverse_diffusion
-from .plate_hole import plate_hole
+from .plate_hole import plate_hole, plate_hole_inverse
 from .poisson1d import poisson1d
 from .poisson2d import poisson2d
 
-__all__ = ["inverse_diffusion", "plate_hole", "poisson1d", "poisson2d"]
+__all__ = [
+    "beam_neohookean",
+    "composite",
+    "inverse_diffusion",
+    "plate_hole",
+    "plate_hole_inverse",
+    "poisson1d",
+    "poisson2d",
+]

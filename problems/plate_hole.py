@@ -4,6 +4,7 @@ E = 1000, nu = 0.3; u_x = 0 on x = 0 and u_y = 0 on y = 0 (symmetry, imposed exa
 ``u_x = x/20 N_x``, ``u_y = y/20 N_y``); traction (100, 0) on x = 20; top edge and hole
 traction-free. Energy form (Deep Energy Method) by default, strong form possible. Reference:
 Abaqus nodal values on a 200x200 grid outside the hole (``data/plate_hole_fem_grid.npz``).
+:func:`plate_hole_inverse` identifies E from those displacements.
 """
 
 from pathlib import Path
@@ -11,7 +12,16 @@ from pathlib import Path
 import numpy as np
 
 from kinn.geometry import Disk, Rectangle
-from kinn.pde import Dirichlet, Energy, Neumann, Problem, Reference, Residual
+from kinn.pde import (
+    Data,
+    Dirichlet,
+    Energy,
+    InverseParameter,
+    Neumann,
+    Problem,
+    Reference,
+    Residual,
+)
 from kinn.pde.elasticity import equilibrium, linear_elastic, linear_stress, von_mises
 
 DATA = Path(__file__).parent / "data" / "plate_hole_fem_grid.npz"
@@ -29,6 +39,17 @@ def reference() -> Reference:
     return Reference(points=np.stack([d["x"], d["y"]], 1), values=values)
 
 
+def _geometry():
+    return Rectangle([0, 0], [20, 20]) - Disk([0, 0], 5).named("hole")
+
+
+def _derived(stress_fn):
+    return {
+        "u_mag": lambda x, u: u.vector(U).norm(dim=1),
+        "mises": lambda x, u: von_mises(stress_fn(x, u), "stress"),
+    }
+
+
 def plate_hole(quadrature_n: int = 2, h: float | None = None) -> Problem:
     """The plate; ``quadrature_n`` collapsed-Gauss points per triangle direction on a
     triangulation of element size ``h`` (DEM; default diameter/24: 2452 points); 64 boundary
@@ -38,10 +59,9 @@ def plate_hole(quadrature_n: int = 2, h: float | None = None) -> Problem:
     B-spline KAN starts to exploit it (the energy drops below the true minimum while the error
     grows); longer runs should use ``h=0.7`` (7048 points) or finer.
     """
-    geometry = Rectangle([0, 0], [20, 20]) - Disk([0, 0], 5).named("hole")
     return Problem(
         name="plate_hole",
-        geometry=geometry,
+        geometry=_geometry(),
         inputs=("x", "y"),
         fields=U,
         terms=[
@@ -56,10 +76,62 @@ def plate_hole(quadrature_n: int = 2, h: float | None = None) -> Problem:
             Dirichlet("bottom", 0.0, fields="uy", hard=True),
         ],
         reference=reference(),
-        derived={
-            "u_mag": lambda x, u: u.vector(U).norm(dim=1),
-            "mises": lambda x, u: von_mises(stress(x, u), "stress"),
-        },
+        derived=_derived(stress),
         default_form="energy",
+        defaults={"n_interior": 2048, "n_boundary": 256},
+    )
+
+
+def observations(n_obs: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n_obs`` of the FE nodes, drawn without replacement: ``(points (n, 2), u (n, 2))``."""
+    d = np.load(DATA)
+    if not 1 <= n_obs <= len(d["x"]):
+        raise ValueError(f"n_obs must be between 1 and {len(d['x'])}, got {n_obs!r}")
+    pick = np.random.default_rng(seed).choice(len(d["x"]), n_obs, replace=False)
+    return np.stack([d["x"], d["y"]], 1)[pick], np.stack([d["u_x"], d["u_y"]], 1)[pick]
+
+
+def plate_hole_inverse(
+    n_obs: int = 2000, e_init: float = 1200.0, data_weight: float = 100.0, seed: int = 0
+) -> Problem:
+    """Identify Young's modulus (true 1000) from ``n_obs`` FE displacements, starting at
+    ``e_init``, with the strong form's residuals (nu = 0.3 and the load known).
+
+    ``div sigma = 0`` and the traction-free edges are homogeneous in E, so only the loaded
+    edge, ``sigma(E) . n = (100, 0)``, sees E: those three use a fixed modulus and the loaded
+    edge the unknown one. Residuals are made dimensionless by the load (100) and the plate's
+    size (20); E is trained through ``log E`` (``transform="exp"``).
+    """
+    modulus = InverseParameter(e_init, transform="exp", true=E)
+    scale = TRACTION[0]
+
+    def loaded(x, u):
+        return linear_stress(u, U, u.param("E"), NU, "stress") / scale
+
+    def free(x, u):
+        return linear_stress(u, U, e_init, NU, "stress") / scale
+
+    return Problem(
+        name="plate_hole_inverse",
+        geometry=_geometry(),
+        inputs=("x", "y"),
+        fields=U,
+        terms=[
+            Residual(
+                equilibrium(e_init * 20 / scale, NU, U, "stress"),
+                name="equilibrium",
+                forms="inverse",
+            ),
+            Neumann("right", (1.0, 0.0), fields=U, flux=loaded, name="traction", forms="inverse"),
+            Neumann("top", 0.0, fields=U, flux=free, name="top", forms="inverse"),
+            Neumann("hole", 0.0, fields=U, flux=free, name="hole", forms="inverse"),
+            Data(*observations(n_obs, seed), fields=U, weight=data_weight),
+            Dirichlet("left", 0.0, fields="ux", hard=True),
+            Dirichlet("bottom", 0.0, fields="uy", hard=True),
+        ],
+        parameters={"E": modulus},
+        reference=reference(),
+        derived=_derived(lambda x, u: linear_stress(u, U, u.param("E"), NU, "stress")),
+        default_form="inverse",
         defaults={"n_interior": 2048, "n_boundary": 256},
     )
