@@ -12,6 +12,12 @@ is continuous, has a continuous normal flux at ``r = r0``, and satisfies
 solution on the square's boundary, imposed exactly (lifted by the outer formula). Energy form
 (Deep Energy Method): ``integral of (a/2 |grad u|^2 - f u) dx``, whose minimiser needs no
 interface term: the flux condition is the energy's natural condition across ``r0``.
+
+A fixed quadrature rule is exploited by a KAN trained long: on a 100 x 100 Gauss rule the
+energy of a trained B-spline KAN fell to 100.2, below the exact solution's 102.8, while its
+error grew to 0.35 (a finer rule gives it 141). The default is therefore a quasi-Monte Carlo
+rule: ``quadrature_n`` Sobol points, scrambled afresh whenever the trainer resamples
+(``sampler.resample_every=1``), an unbiased estimate of the energy that cannot be exploited.
 """
 
 import torch
@@ -57,9 +63,10 @@ def _grid(n: int = 201) -> torch.Tensor:
     return torch.cartesian_prod(t, t)
 
 
-def composite(quadrature_n: int = 100, rule: str = "gauss") -> Problem:
-    """The composite in energy form, integrated by a ``quadrature_n`` x ``quadrature_n``
-    tensor ``rule`` ("gauss", "trapezoid", "simpson") on the square."""
+def composite(quadrature_n: int = 4096, rule: str = "montecarlo") -> Problem:
+    """The composite in energy form, integrated by ``quadrature_n`` (quasi-)random points
+    (``rule="montecarlo"``: the sampler's points, Sobol by default, with equal weights) or a
+    ``quadrature_n`` x ``quadrature_n`` tensor ``rule`` ("gauss", "trapezoid", "simpson")."""
     return Problem(
         name="composite",
         geometry=Rectangle([-1, -1], [1, 1]),
