@@ -38,6 +38,31 @@ def _scaled_stress(x, u):
     return stress(x, u) / LOAD
 
 
+def _symmetry_shear(stress_fn, form):
+    """Zero shear traction on the symmetry edges: the half of each symmetry condition that
+    the energy form satisfies by itself and the strong form must impose (``u_x = 0`` alone
+    on ``x = 0`` leaves the edge free to carry shear, and the strong form then converges to
+    a different plate)."""
+    return [
+        Neumann(
+            "left",
+            0.0,
+            fields="uy",
+            flux=lambda x, u: stress_fn(x, u)[:, 1:],
+            forms=form,
+            name="shear_left",
+        ),
+        Neumann(
+            "bottom",
+            0.0,
+            fields="ux",
+            flux=lambda x, u: stress_fn(x, u)[:, :1],
+            forms=form,
+            name="shear_bottom",
+        ),
+    ]
+
+
 def reference() -> Reference:
     d = np.load(DATA)
     values = {"ux": d["u_x"], "uy": d["u_y"], "u_mag": d["u_mag"], "mises": d["mises"]}
@@ -82,6 +107,7 @@ def plate_hole(quadrature_n: int = 2, h: float | None = None) -> Problem:
             Neumann("right", (1.0, 0.0), fields=U, flux=_scaled_stress, forms="strong"),
             Neumann("top", 0.0, fields=U, flux=_scaled_stress, forms="strong"),
             Neumann("hole", 0.0, fields=U, flux=_scaled_stress, forms="strong"),
+            *_symmetry_shear(_scaled_stress, "strong"),
             Dirichlet("left", 0.0, fields="ux", hard=True),
             Dirichlet("bottom", 0.0, fields="uy", hard=True),
         ],
@@ -134,6 +160,7 @@ def plate_hole_inverse(
             Neumann("right", (1.0, 0.0), fields=U, flux=loaded, name="traction", forms="inverse"),
             Neumann("top", 0.0, fields=U, flux=free, name="top", forms="inverse"),
             Neumann("hole", 0.0, fields=U, flux=free, name="hole", forms="inverse"),
+            *_symmetry_shear(free, "inverse"),
             Data(*observations(n_obs, seed), fields=U, weight=data_weight),
             Dirichlet("left", 0.0, fields="ux", hard=True),
             Dirichlet("bottom", 0.0, fields="uy", hard=True),
