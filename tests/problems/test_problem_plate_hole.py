@@ -13,7 +13,7 @@ from kinn.train import Stage, Trainer
 
 
 def test_short_strong_form_run_lowers_the_error(f64):
-    # The strong form converges slowly (KINN ran 30000 steps; kinn_plate_strong runs 1500):
+    # The strong form converges slowly (KINN ran 30000 steps; kinn_plate_strong runs 1100):
     # within seconds the displacement error falls by a quarter and the Mises error by a third.
     torch.manual_seed(0)
     model = KAN([2, 6, 6, 2], grid=6)
