@@ -91,6 +91,17 @@ def neo_hookean_stress(u: Fields, names: Sequence[str], E: float, nu: float) -> 
     return (mu * (B - eye) + lam * torch.log(J)[:, None, None] * eye) / J[:, None, None]
 
 
+def neo_hookean_pk2(u, names, E, nu) -> torch.Tensor:
+    """Second Piola-Kirchhoff stress ``S = mu (I - C^-1) + lambda ln J C^-1`` of
+    :func:`neo_hookean`: ``(N, d, d)`` (in-plane for 2-D plane strain)."""
+    lam, mu = lame(E, nu, None)
+    F = deformation_gradient(u, names)
+    C_inv = torch.linalg.inv(F.transpose(1, 2) @ F)
+    eye = torch.eye(F.shape[-1], dtype=F.dtype, device=F.device)
+    lnJ = torch.log(torch.linalg.det(F))
+    return mu * (eye - C_inv) + lam * lnJ[:, None, None] * C_inv
+
+
 def von_mises(sigma: torch.Tensor, plane: str | None = "stress", nu: float = 0.3) -> torch.Tensor:
     """Von Mises stress ``(N,)`` from ``sigma (N, d, d)``; in plane strain ``sigma_zz =
     nu (sigma_xx + sigma_yy)``, in plane stress 0."""

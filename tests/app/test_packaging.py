@@ -71,6 +71,7 @@ def test_wheel_installs_nothing_but_kinn(installed):
         "kinn/conf/hydra/launcher/slurm.yaml",
         "kinn/problems/__init__.py",
         "kinn/problems/data/plate_hole_fem_grid.npz",
+        "kinn/problems/data/beam_neohookean_fem.npz",
         "kinn/nn/_native_kan.c",
     ):
         assert shipped in names
