@@ -4,7 +4,7 @@ python -m benchmarks.accuracy [--problems a,b] [--models kan,kan_chebyshev,mlp,d
        [--recipe default] [--quick] [--threads 1] [--out benchmarks/results/accuracy]
 
 Every (problem, model) pair runs in its own process. kinn models come from the shipped
-configs (``kinn/conf/model/<name>.yaml``, overrides as ``kan:degree=5:hidden=[32,32]``) and
+configs (``conf/model/<name>.yaml``, overrides as ``kan:degree=5:hidden=[32,32]``) and
 train through the documented API (``Problem.objective``, ``Trainer``, ``Stage``) with a named
 recipe (``RECIPES``); DeepXDE (``DDE_BACKEND=pytorch``, float64) trains a [64]*3 tanh MLP with
 5000 Adam steps (lr 1e-3) then L-BFGS, on the same problem and points budget. Errors are
@@ -20,6 +20,7 @@ JSON object per run.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import os
@@ -32,6 +33,7 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+CONF = Path(importlib.import_module("kinn.conf").__file__).resolve().parent  # conf/ in a checkout
 MODELS = ("kan", "kan_chebyshev", "mlp", "deepxde")
 QUICK = 0.06  # step scale of --quick
 HISTORY_POINTS = 40  # validations per run
@@ -43,9 +45,7 @@ HISTORY_POINTS = 40  # validations per run
 def _conf_trainer(name: str) -> dict:
     from omegaconf import OmegaConf
 
-    cfg = OmegaConf.to_container(
-        OmegaConf.load(ROOT / "kinn" / "conf" / "trainer" / f"{name}.yaml")
-    )
+    cfg = OmegaConf.to_container(OmegaConf.load(CONF / "trainer" / f"{name}.yaml"))
     cfg.pop("defaults", None)
     return cfg
 
@@ -106,14 +106,14 @@ RECIPES = {"default": recipe_default, "dde": recipe_dde, "study": recipe_study}
 
 
 def build_network(spec: str, in_dim: int, out_dim: int) -> torch.nn.Module:
-    """A network from ``kinn/conf/model/<name>.yaml`` with ``:key=value`` overrides."""
+    """A network from ``conf/model/<name>.yaml`` (``kinn.conf``) with ``:key=value`` overrides."""
     import yaml
     from omegaconf import OmegaConf
 
     from kinn.app.build import build_network as from_config
 
     name, *overrides = spec.split(":")
-    cfg = OmegaConf.to_container(OmegaConf.load(ROOT / "kinn" / "conf" / "model" / f"{name}.yaml"))
+    cfg = OmegaConf.to_container(OmegaConf.load(CONF / "model" / f"{name}.yaml"))
     cfg.pop("defaults", None)
     for item in overrides:
         key, _, value = item.partition("=")

@@ -85,6 +85,7 @@ class PDEObjective(Objective):
         self.dtype, self.device = torch.get_default_dtype(), torch.device("cpu")
         self.points: dict[str, dict] = {}
         self.lam: dict[str, torch.Tensor] = {}
+        self._adapting = False  # set by adapt(): the next losses() updates self.lam
         self.redraws: dict[str, bool] = {}  # which terms draw new points on resample
         self.comm = None  # set by shard(): this rank computes on its block of the points
         self._draw(seed, first=True)
@@ -153,8 +154,20 @@ class PDEObjective(Objective):
             else (self.problem.model(model))
         )
 
+    def adapt(self) -> None:
+        """Update the residual-based point weights (``point_weights="rba"``) at the next
+        :meth:`losses` call with gradients on; every other call uses them as they are."""
+        self._adapting = True
+
     def losses(self, model: nn.Module) -> dict[str, torch.Tensor]:
         ctx = _Context(self.problem, self._model(model), self.derivatives)
+        try:
+            return self._losses(ctx)
+        finally:
+            if torch.is_grad_enabled():
+                self._adapting = False
+
+    def _losses(self, ctx: _Context) -> dict[str, torch.Tensor]:
         out = {}
         for name, term in zip(self.names, self.terms):
             pts = self._local(name)
@@ -184,13 +197,14 @@ class PDEObjective(Objective):
         return (r**2).sum() / (len(self.points[name]["x"]) * r.shape[1])
 
     def _attend(self, name: str, r: torch.Tensor, scale=None) -> torch.Tensor:
-        """``lam * r`` with the residual-based point weights ``lam`` of term ``name``, updated
-        (and kept) when gradients are on; ``r: (n, k)``."""
-        prev = self.lam.get(name)
-        if prev is None:
-            prev = torch.ones_like(r.detach())
-        lam = residual_point_weights(r, prev, scale=scale)
-        if torch.is_grad_enabled():
+        """``lam * r`` with the residual-based point weights ``lam`` of term ``name``
+        (``r: (n, k)``); ``lam`` is updated from ``r`` and kept only after :meth:`adapt`,
+        with gradients on, and starts from ones."""
+        lam = self.lam.get(name)
+        if lam is None:
+            lam = torch.ones_like(r.detach())
+        if self._adapting and torch.is_grad_enabled():
+            lam = residual_point_weights(r, lam, scale=scale)
             self.lam[name] = lam
         return lam * r
 

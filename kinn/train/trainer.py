@@ -352,6 +352,8 @@ class Trainer:
         if first_order and self.resample_every and run.step and run.step % self.resample_every == 0:
             self.objective.resample(generator)
         update_weights = first_order and self.term_weights.due(run.step)
+        if first_order:
+            self.objective.adapt()  # point weights move once per step, never in a line search
         record: dict = {}
 
         def check(terms: dict[str, torch.Tensor]) -> None:
