@@ -1,6 +1,7 @@
 """Training engine: stages of optimizers over an objective's loss terms.
 
-Public surface: :class:`Trainer`, :class:`Stage`, :class:`TrainResult`,
+Public surface: :class:`Trainer`, :class:`Stage`, :func:`accurate` (the recipe to use
+whenever accuracy matters, in one line), :class:`TrainResult`,
 :class:`DivergenceError`, :class:`Objective`, :func:`init_distributed` (training on the
 ranks torchrun starts), plus helpers the PDE layer uses:
 :func:`seed_everything`, :func:`residual_point_weights`, :func:`field_errors`. The
@@ -10,6 +11,7 @@ second-order optimizers behind the stages live in :mod:`kinn.train.optim`.
 from kinn.train.checkpoint import seed_everything
 from kinn.train.distributed import init_distributed
 from kinn.train.objective import Objective
+from kinn.train.recipes import accurate, accurate_stages
 from kinn.train.stages import Stage
 from kinn.train.trainer import DivergenceError, Trainer, TrainResult
 from kinn.train.validation import field_errors
@@ -21,6 +23,8 @@ __all__ = [
     "Stage",
     "TrainResult",
     "Trainer",
+    "accurate",
+    "accurate_stages",
     "field_errors",
     "init_distributed",
     "residual_point_weights",

@@ -1,0 +1,62 @@
+"""kinn.train.accurate: one line, every network of the shipped configs, every form."""
+
+import pytest
+import torch
+import yaml
+
+from kinn.app.build import build_network
+from kinn.app.cli import CONF
+from kinn.train import Stage, Trainer, accurate, accurate_stages
+from problems import inverse_diffusion, plate_hole, poisson2d
+
+SMALL = {"kan": {"hidden": [6]}, "kan_chebyshev": {"hidden": [6]}, "mlp": {"hidden": [12, 12]}}
+
+
+def _network(name: str, in_dim: int, out_dim: int) -> torch.nn.Module:
+    spec = yaml.safe_load((CONF / "model" / f"{name}.yaml").read_text())
+    spec.pop("defaults", None)
+    return build_network({**spec, **SMALL[name]}, in_dim, out_dim)[0]
+
+
+def test_the_app_preset_holds_the_same_stages_as_the_python_recipe():
+    spec = yaml.safe_load((CONF / "trainer" / "accurate.yaml").read_text())
+    assert spec["dtype"] == "float64"
+    from_yaml = [
+        Stage(**{k: v for k, v in s.items() if k != "options"}, **s.get("options", {}))
+        for s in spec["stages"]
+    ]
+    assert [repr(s) for s in from_yaml] == [repr(s) for s in accurate_stages()]
+
+
+def test_large_networks_polish_with_lbfgs_instead_of_a_dense_inverse_hessian():
+    assert [s.optimizer for s in accurate_stages(5_000)] == ["adam", "ssbroyden"]
+    assert [s.optimizer for s in accurate_stages(50_000)] == ["adam", "lbfgs"]
+    with pytest.raises(ValueError, match="adam_steps must be a positive integer, got 0"):
+        accurate_stages(adam_steps=0)
+
+
+@pytest.mark.parametrize("model", ["kan", "kan_chebyshev", "mlp"])
+@pytest.mark.parametrize(
+    ("make", "form", "points"),
+    [
+        (lambda: poisson2d(hard=False), "strong", {"n_interior": 48, "n_boundary": 16}),
+        (poisson2d, "energy", {"quadrature": ("gauss", 8)}),
+        (lambda: plate_hole(quadrature_n=1, h=2.0), "energy", {}),
+        (lambda: inverse_diffusion(n_obs=20), "inverse", {"n_interior": 48}),
+    ],
+    ids=["strong", "energy", "plate-energy", "inverse"],
+)
+def test_accurate_trains_every_network_in_every_form(model, make, form, points):
+    problem = make()
+    torch.manual_seed(0)
+    net = _network(model, problem.in_dim, problem.out_dim)
+    objective = problem.objective(net, form, **points)
+    trainer = accurate(
+        net, objective, adam_steps=4, polish_steps=2, progress=False, validate_every=None
+    )
+    assert isinstance(trainer, Trainer) and trainer.dtype == torch.float64
+    result = trainer.fit()
+    losses = [row["loss"] for row in result.history]
+    assert result.steps == 6 and all(map(torch.isfinite, torch.tensor(losses)))
+    assert losses[-1] < losses[0]
+    assert next(net.parameters()).dtype == torch.float64
