@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from torch import nn
@@ -56,6 +57,7 @@ class PDEObjective(Objective):
         sampler: str = "sobol",
         quadrature: str | tuple[str, int] | None = None,
         point_weights: str | None = None,
+        energy_guard: float | None = 1e-3,
         seed: int = 0,
     ) -> None:
         if form not in FORMS:
@@ -65,6 +67,14 @@ class PDEObjective(Objective):
             raise ValueError(f"sampler must be one of {METHODS}, got {sampler!r}")
         if point_weights not in (None, "rba"):
             raise ValueError(f"point_weights must be None or 'rba', got {point_weights!r}")
+        if energy_guard is not None and not (
+            isinstance(energy_guard, int | float)
+            and not isinstance(energy_guard, bool)
+            and energy_guard > 0
+        ):
+            raise ValueError(
+                f"energy_guard must be a positive number or None, got {energy_guard!r}"
+            )
         for key, n in (("n_interior", n_interior), ("n_boundary", n_boundary)):
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
                 raise ValueError(f"{key} must be a positive integer, got {n!r}")
@@ -83,6 +93,9 @@ class PDEObjective(Objective):
         self.n_interior, self.n_boundary = n_interior, n_boundary
         self.sampler, self.quadrature = sampler, quadrature
         self.dtype, self.device = torch.get_default_dtype(), torch.device("cpu")
+        self.energy_guard, self.seed = energy_guard, seed
+        self._fine: dict[str, dict] = {}  # energy terms on the guard's finer rule
+        self._warned = False
         self.points: dict[str, dict] = {}
         self.lam: dict[str, torch.Tensor] = {}
         self._adapting = False  # set by adapt(): the next losses() updates self.lam
@@ -257,7 +270,56 @@ class PDEObjective(Objective):
             x = ev.points.to(self.device, self.dtype) if par.field else None
             for suffix, value in par.report(x).items():
                 metrics[f"param_{key}{suffix}"] = value
+        if self.form == ENERGY and self.energy_guard is not None:
+            metrics.update(self._guard(model))
         return metrics
+
+    def energy_gap(self, model: nn.Module) -> dict[str, float]:
+        """How far each energy integral on the training rule is from the same integral on a
+        finer rule of the same kind (twice the points per direction; for Monte Carlo 2^d
+        times the points, another draw): ``|E_rule - E_fine| / integral |density|``, by
+        term name. A network that fits the rule instead of the physics (its energy falls
+        below what the rule can resolve) shows a gap far above the rule's own error."""
+        ctx = _Context(self.problem, self._model(model), self.derivatives)
+        sampling = Sampling(
+            self.problem.geometry,
+            self.n_interior,
+            self.n_boundary,
+            self.sampler,
+            self.seed,
+            self.quadrature,
+            torch.float64,
+        )
+        gaps = {}
+        for name, term in zip(self.names, self.terms):
+            if not hasattr(term, "integrals"):
+                continue
+            if name not in self._fine:
+                fine = term.points(sampling, self.form, refine=2)
+                self._fine[name] = {k: v.to(self.device, self.dtype) for k, v in fine.items()}
+            with torch.enable_grad():
+                coarse, _ = term.integrals(ctx, self.points[name])
+                fine, scale = term.integrals(ctx, self._fine[name])
+            gap = (coarse - fine).detach().abs() / scale.detach().clamp_min(1e-300)
+            gaps[name] = float(gap)
+        return gaps
+
+    def _guard(self, model: nn.Module) -> dict[str, float]:
+        """The ``energy_gap_<term>`` metrics; warns once when one exceeds ``energy_guard``."""
+        gaps = self.energy_gap(model)
+        bad = {k: v for k, v in gaps.items() if v > self.energy_guard}
+        if bad and not self._warned:
+            self._warned = True
+            worst = max(bad, key=bad.get)
+            warnings.warn(
+                f"energy term {worst!r} on the training quadrature differs from a finer rule "
+                f"by {bad[worst]:.2e} of its magnitude (energy_guard={self.energy_guard:g}): "
+                "the network may be exploiting the rule; use a finer rule (h=, n=), Monte "
+                "Carlo points with resampling, or fewer steps",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return {f"energy_gap_{k}": v for k, v in gaps.items()}
 
     # ---- state -------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -281,6 +343,7 @@ class PDEObjective(Objective):
         self.device, self.dtype = torch.device(device), dtype
         self.load_state_dict(self.state_dict())
         self.wrapped.to(device)
+        self._fine = {}
         return self
 
     # ---- least squares -----------------------------------------------------------------------
