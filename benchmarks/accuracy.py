@@ -99,7 +99,23 @@ def recipe_study(scale: float) -> dict:
     }
 
 
-RECIPES = {"default": recipe_default, "dde": recipe_dde, "study": recipe_study}
+def recipe_accurate(scale: float) -> dict:
+    """The shipped ``trainer=accurate`` preset (``kinn.train.accurate``), float64."""
+    cfg = _conf_trainer("accurate")
+    stages = []
+    for s in cfg["stages"]:
+        s = dict(s)
+        options = s.pop("options", None) or {}
+        stages.append({**s, **options, "steps": _scaled(s["steps"], scale)})
+    return {"stages": stages, "dtype": cfg["dtype"]}
+
+
+RECIPES = {
+    "default": recipe_default,
+    "dde": recipe_dde,
+    "study": recipe_study,
+    "accurate": recipe_accurate,
+}
 
 
 # ---- kinn runs ---------------------------------------------------------------------------
