@@ -28,9 +28,8 @@ def test_the_app_preset_holds_the_same_stages_as_the_python_recipe():
     assert [repr(s) for s in from_yaml] == [repr(s) for s in accurate_stages()]
 
 
-def test_large_networks_polish_with_lbfgs_instead_of_a_dense_inverse_hessian():
-    assert [s.optimizer for s in accurate_stages(5_000)] == ["adam", "ssbroyden"]
-    assert [s.optimizer for s in accurate_stages(50_000)] == ["adam", "lbfgs"]
+def test_stage_lengths_are_checked():
+    assert [s.optimizer for s in accurate_stages()] == ["adam", "lbfgs"]
     with pytest.raises(ValueError, match="adam_steps must be a positive integer, got 0"):
         accurate_stages(adam_steps=0)
 
