@@ -92,6 +92,8 @@ class SamplerConfig:
     n_interior: int | None = None
     n_boundary: int | None = None
     resample_every: int | None = None
+    adaptive: str | None = None  # None or "rad": resampled interior points by RAD
+    point_weights: str | None = None  # None or "rba": residual-based attention
 
 
 @dataclass

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from kinn.diff import Jet, jet_of
-from kinn.geometry import METHODS
+from kinn.geometry import METHODS, rad
 from kinn.train import Objective, field_errors, residual_point_weights
 
 from .fields import Fields
@@ -35,10 +35,12 @@ class PDEObjective(Objective):
     and already multiplied by the weights in ``self.weights`` (each term's ``weight``, or for
     soft value conditions without one the automatic weight of :meth:`value_weight`).
     ``resample`` redraws the collocation points of random terms (quadrature rules other
-    than Monte Carlo stay fixed); ``state_dict`` holds the points and residual-based point
-    weights, so resume is exact. ``validate`` reports ``rel_l2_<name>`` for every field and
-    derived field with a reference, and each inverse parameter's value ``param_<name>``
-    (and its error when the true value is known).
+    than Monte Carlo stay fixed; with ``adaptive="rad"`` the interior residual points are
+    drawn where the current model's residual is large); ``state_dict`` holds the points and
+    residual-based point weights, so resume is exact. ``validate`` reports ``rel_l2_<name>``
+    for every field and derived field with a reference, each inverse parameter's value
+    ``param_<name>`` (and its error when the true value is known), and in the energy form
+    ``energy_gap_<term>`` (see :meth:`energy_gap`).
 
     Distributed training (:meth:`shard`): every rank draws the whole point set (the same
     seeds, so the same points, for every sampler and rejection rule) and computes on its
@@ -58,6 +60,7 @@ class PDEObjective(Objective):
         quadrature: str | tuple[str, int] | None = None,
         point_weights: str | None = None,
         energy_guard: float | None = 1e-3,
+        adaptive: str | None = None,
         seed: int = 0,
     ) -> None:
         if form not in FORMS:
@@ -67,6 +70,8 @@ class PDEObjective(Objective):
             raise ValueError(f"sampler must be one of {METHODS}, got {sampler!r}")
         if point_weights not in (None, "rba"):
             raise ValueError(f"point_weights must be None or 'rba', got {point_weights!r}")
+        if adaptive not in (None, "rad"):
+            raise ValueError(f"adaptive must be None or 'rad', got {adaptive!r}")
         if energy_guard is not None and not (
             isinstance(energy_guard, int | float)
             and not isinstance(energy_guard, bool)
@@ -93,7 +98,7 @@ class PDEObjective(Objective):
         self.n_interior, self.n_boundary = n_interior, n_boundary
         self.sampler, self.quadrature = sampler, quadrature
         self.dtype, self.device = torch.get_default_dtype(), torch.device("cpu")
-        self.energy_guard, self.seed = energy_guard, seed
+        self.energy_guard, self.seed, self.adaptive = energy_guard, seed, adaptive
         self._fine: dict[str, dict] = {}  # energy terms on the guard's finer rule
         self._warned = False
         self.points: dict[str, dict] = {}
@@ -123,11 +128,37 @@ class PDEObjective(Objective):
             if first:
                 self.redraws[name] = term.redraws(sampling, self.form)
             if first or self.redraws[name]:
-                pts = term.points(sampling, self.form)
+                if not first and self._adapts(term):
+                    pts = {"x": self._rad(term, sampling)}
+                else:
+                    pts = term.points(sampling, self.form)
                 self.points[name] = {k: v.to(self.device, self.dtype) for k, v in pts.items()}
                 self.lam.pop(name, None)
         if self.comm is not None:
             self._check_shards()
+
+    def _adapts(self, term: Term) -> bool:
+        """Whether resampling draws ``term``'s points by RAD (interior residual terms)."""
+        return self.adaptive == "rad" and isinstance(term, Residual) and term.on == "interior"
+
+    def _rad(self, term: Residual, sampling: Sampling) -> torch.Tensor:
+        """``n_interior`` points ``(n, d)`` by residual-based adaptive distribution (Wu et al.
+        2023, ``k = 1``, ``c = 1``) among ``4 n`` fresh candidates, from the current model."""
+        ctx = _Context(self.problem, self.wrapped, self.derivatives)
+
+        def residual(x: torch.Tensor) -> torch.Tensor:
+            with torch.enable_grad():
+                return term.residual(ctx, {"x": x.to(self.device, self.dtype)}, self.form)
+
+        x = rad(
+            self.problem.geometry,
+            residual,
+            self.n_interior,
+            n_candidates=4 * self.n_interior,
+            method=sampling.sampler,
+            seed=sampling.seed,
+        )
+        return x.to(torch.float64)
 
     def shard(self, comm) -> None:
         """Compute on this rank's block of every term's points from now on; ``losses``

@@ -168,7 +168,8 @@ class Problem:
         """A :class:`kinn.train.Objective` for ``form`` (default ``default_form``); keywords:
         ``derivatives`` ("auto"/"jet"/"autograd"), ``n_interior``, ``n_boundary``, ``sampler``,
         ``quadrature`` (a rule or ``(rule, n)``), ``point_weights`` (None/"rba"),
-        ``energy_guard`` (see :meth:`PDEObjective.energy_gap`), ``seed``."""
+        ``energy_guard`` (see :meth:`PDEObjective.energy_gap`), ``adaptive`` (None/"rad":
+        resampling draws the interior residual points by RAD), ``seed``."""
         from .objective import PDEObjective
 
         return PDEObjective(self, model, form or self.default_form, **{**self.defaults, **kw})

@@ -61,3 +61,25 @@ def test_losses_alone_leave_the_point_weights_unchanged(f64):
     first = {k: v.clone() for k, v in objective.lam.items()}
     objective.losses(model)  # a second evaluation (a line-search trial) does not move them
     assert all(torch.equal(first[k], objective.lam[k]) for k in first)
+
+
+def test_rad_resampling_concentrates_points_where_the_residual_is_large(f64):
+    problem = poisson2d(hard=False)
+    torch.manual_seed(0)
+    model = problem.model(KAN([2, 4, 1], grid=4, domain=[(-1, 1), (-4, 4)]))
+    plain = problem.objective(model, "strong", n_interior=256, n_boundary=16)
+    adaptive = problem.objective(model, "strong", n_interior=256, n_boundary=16, adaptive="rad")
+
+    def mean_residual(objective):
+        ctx = pde_objective._Context(problem, objective.wrapped, "auto")
+        r = objective.terms[0].residual(ctx, objective.points["pde"], "strong")
+        return float(r.detach().abs().mean())
+
+    for objective in (plain, adaptive):
+        objective.resample(torch.Generator().manual_seed(1))
+    assert adaptive.points["pde"]["x"].shape == (256, 2)
+    assert mean_residual(adaptive) > 1.15 * mean_residual(plain)  # c = 1 keeps half uniform
+    state = adaptive.state_dict()  # the drawn points are in the checkpoint: resume is exact
+    assert torch.equal(state["points"]["pde"]["x"], adaptive.points["pde"]["x"])
+    with pytest.raises(ValueError, match="adaptive must be None or 'rad', got 'rar'"):
+        problem.objective(model, "strong", adaptive="rar")
