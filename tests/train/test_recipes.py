@@ -59,3 +59,37 @@ def test_accurate_trains_every_network_in_every_form(model, make, form, points):
     assert result.steps == 6 and all(map(torch.isfinite, torch.tensor(losses)))
     assert losses[-1] < losses[0]
     assert next(net.parameters()).dtype == torch.float64
+
+
+@pytest.mark.parametrize(
+    ("make", "form", "points"),
+    [
+        (lambda: poisson2d(hard=False), "strong", {"n_interior": 48, "n_boundary": 16}),
+        (lambda: plate_hole(quadrature_n=1, h=2.0), "energy", {}),
+        (lambda: inverse_diffusion(n_obs=20), "inverse", {"n_interior": 48}),
+    ],
+    ids=["strong", "energy", "inverse"],
+)
+@pytest.mark.parametrize("method", ["gradnorm", "lra"])
+def test_loss_balancing_works_with_the_recipe_in_every_form(make, form, points, method):
+    problem = make()
+    torch.manual_seed(0)
+    net = _network("kan", problem.in_dim, problem.out_dim)
+    objective = problem.objective(net, form, **points)
+    adaptive = {"method": method, "update_every": 2}
+    trainer = accurate(
+        net,
+        objective,
+        adam_steps=4,
+        polish_steps=1,
+        progress=False,
+        validate_every=None,
+        adaptive=adaptive,
+        log_every=1,
+    )
+    rows = trainer.fit().history
+    weights = {k: v for k, v in rows[-1].items() if k.startswith("weight_")}
+    assert len(weights) == len(objective.names)
+    assert all(0 < w < float("inf") for w in weights.values())
+    assert any(w != 1.0 for w in weights.values())  # the factors moved in the Adam stage
+    assert rows[-1]["weight_" + objective.names[0]] == rows[3]["weight_" + objective.names[0]]
