@@ -94,6 +94,7 @@ class SamplerConfig:
     resample_every: int | None = None
     adaptive: str | None = None  # None or "rad": resampled interior points by RAD
     point_weights: str | None = None  # None or "rba": residual-based attention
+    causal: float | None = None  # epsilon of causal weighting (space-time problems)
 
 
 @dataclass

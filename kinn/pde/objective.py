@@ -9,12 +9,14 @@ import torch
 from torch import nn
 
 from kinn.diff import Jet, jet_of
-from kinn.geometry import METHODS, rad
+from kinn.geometry import METHODS, GeometryXTime, rad
 from kinn.train import Objective, field_errors, residual_point_weights
 
 from .fields import Fields
 from .model import check_derivatives
 from .terms import ENERGY, FORMS, Residual, Sampling, Term
+
+CAUSAL_CHUNKS = 16  # time chunks of causal weighting
 
 
 class _Context:
@@ -61,6 +63,7 @@ class PDEObjective(Objective):
         point_weights: str | None = None,
         energy_guard: float | None = 1e-3,
         adaptive: str | None = None,
+        causal: float | None = None,
         seed: int = 0,
     ) -> None:
         if form not in FORMS:
@@ -70,6 +73,14 @@ class PDEObjective(Objective):
             raise ValueError(f"sampler must be one of {METHODS}, got {sampler!r}")
         if point_weights not in (None, "rba"):
             raise ValueError(f"point_weights must be None or 'rba', got {point_weights!r}")
+        if causal is not None:
+            if isinstance(causal, bool) or not isinstance(causal, int | float) or causal <= 0:
+                raise ValueError(f"causal must be a positive number or None, got {causal!r}")
+            if not isinstance(problem.geometry, GeometryXTime):
+                raise ValueError(
+                    "causal weighting needs a space-time geometry (GeometryXTime), got "
+                    f"{type(problem.geometry).__name__}"
+                )
         if adaptive not in (None, "rad"):
             raise ValueError(f"adaptive must be None or 'rad', got {adaptive!r}")
         if energy_guard is not None and not (
@@ -99,6 +110,8 @@ class PDEObjective(Objective):
         self.sampler, self.quadrature = sampler, quadrature
         self.dtype, self.device = torch.get_default_dtype(), torch.device("cpu")
         self.energy_guard, self.seed, self.adaptive = energy_guard, seed, adaptive
+        self.causal = None if causal is None else float(causal)
+        self.causal_weights: dict[str, torch.Tensor] = {}  # (CAUSAL_CHUNKS,) per term
         self._fine: dict[str, dict] = {}  # energy terms on the guard's finer rule
         self._warned = False
         self.points: dict[str, dict] = {}
@@ -137,6 +150,37 @@ class PDEObjective(Objective):
         if self.comm is not None:
             self._check_shards()
 
+    def _causal(self, term: Term) -> bool:
+        return self.causal is not None and isinstance(term, Residual) and term.on == "interior"
+
+    def _chunks(self, x: torch.Tensor) -> torch.Tensor:
+        """The time chunk ``(n,)`` of each space-time point ``x (n, d + 1)``."""
+        time = self.problem.geometry.timedomain
+        frac = (x[:, -1].detach() - time.t0) / (time.t1 - time.t0)
+        return (frac * CAUSAL_CHUNKS).long().clamp(0, CAUSAL_CHUNKS - 1)
+
+    def _causal_scale(self, name: str, r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``(n, 1)`` factors ``s`` with ``mean((s r)^2) = mean_i w_i L_i`` over the time
+        chunks ``i`` (``L_i``: the chunk's mean squared residual), the causal weights
+        ``w_i = exp(-causal * sum_{k < i} L_k)`` of Wang, Sankaran & Perdikaris (2024).
+        ``w`` is recomputed (without gradient) and kept only after :meth:`adapt`; it starts
+        at ones."""
+        chunk = self._chunks(x)
+        count = torch.bincount(chunk, minlength=CAUSAL_CHUNKS).to(r.dtype)
+        w = self.causal_weights.get(name)
+        if w is None:
+            w = torch.ones(CAUSAL_CHUNKS, dtype=r.dtype, device=r.device)
+        if self._adapting and torch.is_grad_enabled():
+            sq = torch.zeros(CAUSAL_CHUNKS, dtype=r.dtype, device=r.device)
+            sq.index_add_(0, chunk, r.detach().square().mean(1))
+            mean = sq / count.clamp_min(1)
+            before = torch.cumsum(mean, 0) - mean
+            w = torch.exp(-self.causal * before)
+            self.causal_weights[name] = w
+        used = count > 0
+        per_point = w / (used.sum() * count.clamp_min(1)) * len(x)
+        return per_point[chunk].sqrt()[:, None]
+
     def _adapts(self, term: Term) -> bool:
         """Whether resampling draws ``term``'s points by RAD (interior residual terms)."""
         return self.adaptive == "rad" and isinstance(term, Residual) and term.on == "interior"
@@ -165,6 +209,11 @@ class PDEObjective(Objective):
         then returns shares whose sum over the ranks is the loss on all points (see
         :meth:`kinn.train.Objective.shard`). Every term needs at least one point per rank.
         """
+        if self.causal is not None:
+            raise ValueError(
+                "causal must be None in distributed training (its time chunks span every "
+                f"rank's points), got {self.causal!r}"
+            )
         self.comm = comm
         self._check_shards()
         self.lam = {k: v[comm.block(len(v))] for k, v in self.lam.items()}
@@ -199,8 +248,9 @@ class PDEObjective(Objective):
         )
 
     def adapt(self) -> None:
-        """Update the residual-based point weights (``point_weights="rba"``) at the next
-        :meth:`losses` call with gradients on; every other call uses them as they are."""
+        """Update the residual-based point weights (``point_weights="rba"``) and causal
+        weights (``causal=``) at the next :meth:`losses` call with gradients on; every other
+        call uses them as they are."""
         self._adapting = True
 
     def losses(self, model: nn.Module) -> dict[str, torch.Tensor]:
@@ -218,10 +268,15 @@ class PDEObjective(Objective):
             if self.comm is not None:
                 out[name] = self.weights[name] * self._share(name, term, ctx, pts)
                 continue
-            if self.point_weights == "rba" and self.form != ENERGY:
+            causal = self._causal(term)
+            if (self.point_weights == "rba" and self.form != ENERGY) or causal:
                 r = term.residual(ctx, pts, self.form)
                 if r is not None:
-                    r = self._attend(name, r[:, None] if r.ndim == 1 else r)
+                    r = r[:, None] if r.ndim == 1 else r
+                    if self.point_weights == "rba" and self.form != ENERGY:
+                        r = self._attend(name, r)
+                    if causal:
+                        r = r * self._causal_scale(name, r, pts["x"])
                     out[name] = self.weights[name] * (r**2).mean()
                     continue
             out[name] = self.weights[name] * term.loss(ctx, pts, self.form)
@@ -359,7 +414,7 @@ class PDEObjective(Objective):
         lam = self.lam
         if self.comm is not None:
             lam = {k: self.comm.gather_rows(v) for k, v in lam.items()}
-        return {"points": self.points, "lam": lam}
+        return {"points": self.points, "lam": lam, "causal": dict(self.causal_weights)}
 
     def load_state_dict(self, state: dict) -> None:
         self.points = {
@@ -367,6 +422,8 @@ class PDEObjective(Objective):
             for k, d in state["points"].items()
         }
         self.lam = {k: v.to(self.device, self.dtype) for k, v in state["lam"].items()}
+        causal = state.get("causal", {})  # absent in checkpoints of earlier versions
+        self.causal_weights = {k: v.to(self.device, self.dtype) for k, v in causal.items()}
         if self.comm is not None:
             self.lam = {k: v[self.comm.block(len(v))] for k, v in self.lam.items()}
 
@@ -399,6 +456,9 @@ class PDEObjective(Objective):
                 )
             if self.point_weights == "rba" and name in self.lam:
                 r = self.lam[name] * (r[:, None] if r.ndim == 1 else r)
+            if self._causal(term):
+                r = r[:, None] if r.ndim == 1 else r
+                r = r * self._causal_scale(name, r, self._local(name)["x"])
             out[name] = self.weights[name] ** 0.5 * r
         return out
 
