@@ -60,6 +60,7 @@ class StageConfig:
     steps: int = MISSING
     lr: float | None = None
     scheduler: Any = None  # None, "cosine", "exponential", "step" or {"name": ..., ...}
+    grid: int | None = None  # grid extension of B-spline KANs before the stage
     options: dict[str, Any] = field(default_factory=dict)
 
 
