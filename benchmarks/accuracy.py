@@ -190,7 +190,7 @@ def run_kinn(
     ``points`` overrides the case's collocation budget (``{"n_interior": 512}``).
     """
     from benchmarks.accuracy_problems import CASES
-    from kinn.train import Stage, Trainer, seed_everything
+    from kinn.train import EnergyGuard, Stage, Trainer, seed_everything
 
     case = CASES[case_name]
     spec = RECIPES[recipe](scale) if isinstance(recipe, str) else dict(recipe)
@@ -223,6 +223,9 @@ def run_kinn(
                 entry["err"] = headline(row, case.metrics)
                 history.append(entry)
 
+        guards = []  # the accurate recipe stops an energy run that starts fitting its rule
+        if recipe == "accurate" and case.form == "energy":
+            guards.append(EnergyGuard(wrapped, objective, objective.energy_guard))
         trainer = Trainer(
             wrapped,
             objective,
@@ -233,7 +236,7 @@ def run_kinn(
             log_every=max(1, total // HISTORY_POINTS),
             checkpoint_every=None,
             progress=False,
-            callbacks=[record, *callbacks],
+            callbacks=[record, *guards, *callbacks],
             **spec,
         )
         status, steps = "ok", 0

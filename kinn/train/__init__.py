@@ -11,7 +11,7 @@ second-order optimizers behind the stages live in :mod:`kinn.train.optim`.
 from kinn.train.checkpoint import seed_everything
 from kinn.train.distributed import init_distributed
 from kinn.train.objective import Objective
-from kinn.train.recipes import accurate, accurate_stages
+from kinn.train.recipes import EnergyGuard, accurate, accurate_stages
 from kinn.train.stages import Stage
 from kinn.train.trainer import DivergenceError, Trainer, TrainResult
 from kinn.train.validation import field_errors
@@ -19,6 +19,7 @@ from kinn.train.weighting import residual_point_weights
 
 __all__ = [
     "DivergenceError",
+    "EnergyGuard",
     "Objective",
     "Stage",
     "TrainResult",

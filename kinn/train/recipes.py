@@ -12,6 +12,8 @@ update). It needs nothing of the network (KAN, Chebyshev KAN, MLP) nor of the fo
 
 from __future__ import annotations
 
+import copy
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,50 @@ def accurate(
         raise ValueError(
             f"stages must not be given to accurate() (it chooses them), got {options['stages']!r}"
         )
-    options = {"dtype": "float64", "validate_every": 500, "checkpoint_every": 500, **options}
+    options = {"dtype": "float64", "validate_every": 50, "checkpoint_every": 500, **options}
+    tolerance = getattr(objective, "energy_guard", None)
+    if tolerance is not None and getattr(objective, "form", None) == "energy":
+        guard = EnergyGuard(model, objective, tolerance)
+        options["callbacks"] = [*options.get("callbacks", ()), guard]
     stages = accurate_stages(adam_steps=adam_steps, polish_steps=polish_steps)
     return Trainer(model, objective, stages, out_dir=out_dir, **options)
+
+
+class EnergyGuard:
+    """A trainer callback for the energy form: at every validation row that holds
+    ``energy_gap_<term>`` metrics (see :meth:`kinn.pde.PDEObjective.energy_gap`), keep a
+    copy of the parameters while every gap is within ``tolerance``; once one exceeds it,
+    put the last good parameters back and stop the run (``stop_reason="callback"``), with
+    a warning. The optimizer has then started to lower the energy by fitting the
+    quadrature points, not the physics; :func:`accurate` adds it in the energy form."""
+
+    def __init__(self, model: nn.Module, objective: Objective, tolerance: float):
+        self.model, self.objective, self.tolerance = model, objective, float(tolerance)
+        self.good: tuple[dict, list] | None = None
+        self.good_step: int | None = None
+
+    def __call__(self, row: dict) -> bool:
+        gaps = {k: v for k, v in row.items() if k.startswith("energy_gap_")}
+        if not gaps:
+            return False
+        params = list(self.objective.parameters())
+        if max(gaps.values()) <= self.tolerance:
+            state = copy.deepcopy(self.model.state_dict())
+            self.good = (state, [p.detach().clone() for p in params])
+            self.good_step = row["step"]
+            return False
+        where = "no earlier validation to return to"
+        if self.good is not None:
+            state, values = self.good
+            self.model.load_state_dict(state)
+            for p, value in zip(params, values):
+                p.data.copy_(value)
+            where = f"parameters of step {self.good_step} restored"
+        worst = max(gaps, key=gaps.get)
+        warnings.warn(
+            f"{worst}={gaps[worst]:.2e} at step {row['step']} exceeds energy_guard="
+            f"{self.tolerance:g}: training stopped, {where}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return True

@@ -6,7 +6,7 @@ import yaml
 
 from kinn.app.build import build_network
 from kinn.app.cli import CONF
-from kinn.train import Stage, Trainer, accurate, accurate_stages
+from kinn.train import Objective, Stage, Trainer, accurate, accurate_stages
 from problems import inverse_diffusion, plate_hole, poisson2d
 
 SMALL = {"kan": {"hidden": [6]}, "kan_chebyshev": {"hidden": [6]}, "mlp": {"hidden": [12, 12]}}
@@ -93,3 +93,43 @@ def test_loss_balancing_works_with_the_recipe_in_every_form(make, form, points, 
     assert all(0 < w < float("inf") for w in weights.values())
     assert any(w != 1.0 for w in weights.values())  # the factors moved in the Adam stage
     assert rows[-1]["weight_" + objective.names[0]] == rows[3]["weight_" + objective.names[0]]
+
+
+class _ScriptedEnergy(Objective):
+    """An energy-form stand-in whose validations report the scripted gaps."""
+
+    form, energy_guard = "energy", 1e-3
+
+    def __init__(self, gaps):
+        self.gaps, self.x = list(gaps), torch.linspace(-1, 1, 16, dtype=torch.float64)[:, None]
+
+    def losses(self, model):
+        return {"energy": ((model(self.x) - self.x) ** 2).mean()}
+
+    def validate(self, model):
+        return {"energy_gap_energy": self.gaps.pop(0)}
+
+
+def test_the_energy_guard_restores_the_last_good_parameters_and_stops():
+    torch.manual_seed(0)
+    net = torch.nn.Linear(1, 1)
+    seen = {}
+
+    def remember(row):
+        seen[row["step"]] = [p.detach().clone() for p in net.parameters()]
+
+    objective = _ScriptedEnergy([1e-5, 2e-5, 5e-2, 1e-5])
+    trainer = accurate(
+        net,
+        objective,
+        adam_steps=10,
+        polish_steps=2,
+        validate_every=2,
+        callbacks=[remember],
+        progress=False,
+    )
+    with pytest.warns(RuntimeWarning, match="energy_gap_energy=5.00e-02 at step 6 .*step 4"):
+        result = trainer.fit()
+    assert result.stop_reason == "callback" and result.steps == 6
+    for p, good in zip(net.parameters(), seen[4]):
+        assert torch.equal(p.detach(), good)
