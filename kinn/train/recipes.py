@@ -69,7 +69,11 @@ def accurate(
         adam_steps, polish_steps: lengths of the two stages.
         out_dir: where checkpoints and history go (``None``: nowhere).
         **options: any other :class:`Trainer` keyword (``validate_every``, ``device``,
-            ``callbacks``, ``resample_every``, ...); ``dtype`` defaults to float64.
+            ``callbacks``, ``resample_every``, ...); ``dtype`` defaults to float64,
+            ``validate_every`` to 50.
+
+    In the energy form (an objective with ``form == "energy"`` and an ``energy_guard``)
+    the trainer also gets an :class:`EnergyGuard` callback.
     """
     if "stages" in options:
         raise ValueError(
