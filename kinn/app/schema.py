@@ -60,6 +60,7 @@ class StageConfig:
     steps: int = MISSING
     lr: float | None = None
     scheduler: Any = None  # None, "cosine", "exponential", "step" or {"name": ..., ...}
+    grid: int | None = None  # grid extension of B-spline KANs before the stage
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -92,6 +93,9 @@ class SamplerConfig:
     n_interior: int | None = None
     n_boundary: int | None = None
     resample_every: int | None = None
+    adaptive: str | None = None  # None or "rad": resampled interior points by RAD
+    point_weights: str | None = None  # None or "rba": residual-based attention
+    causal: float | None = None  # epsilon of causal weighting (space-time problems)
 
 
 @dataclass

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from torch import nn
 
-from kinn.diff import jet_of
-from kinn.geometry import METHODS
+from kinn.diff import Jet, jet_of
+from kinn.geometry import METHODS, GeometryXTime, rad
 from kinn.train import Objective, field_errors, residual_point_weights
 from kinn.train.distributed import Communicator
 
 from .fields import Fields
 from .model import check_derivatives
 from .terms import ENERGY, FORMS, Residual, Sampling, Term
+
+CAUSAL_CHUNKS = 16  # time chunks of causal weighting
 
 
 class _Context:
@@ -35,10 +38,12 @@ class PDEObjective(Objective):
     and already multiplied by the weights in ``self.weights`` (each term's ``weight``, or for
     soft value conditions without one the automatic weight of :meth:`value_weight`).
     ``resample`` redraws the collocation points of random terms (quadrature rules other
-    than Monte Carlo stay fixed); ``state_dict`` holds the points and residual-based point
-    weights, so resume is exact. ``validate`` reports ``rel_l2_<name>`` for every field and
-    derived field with a reference, and each inverse parameter's value ``param_<name>``
-    (and its error when the true value is known).
+    than Monte Carlo stay fixed; with ``adaptive="rad"`` the interior residual points are
+    drawn where the current model's residual is large); ``state_dict`` holds the points and
+    residual-based point weights, so resume is exact. ``validate`` reports ``rel_l2_<name>``
+    for every field and derived field with a reference, each inverse parameter's value
+    ``param_<name>`` (and its error when the true value is known), and in the energy form
+    ``energy_gap_<term>`` (see :meth:`energy_gap`).
 
     Distributed training (:meth:`shard`): every rank draws the whole point set (the same
     seeds, so the same points, for every sampler and rejection rule) and computes on its
@@ -57,6 +62,9 @@ class PDEObjective(Objective):
         sampler: str = "sobol",
         quadrature: str | tuple[str, int] | None = None,
         point_weights: str | None = None,
+        energy_guard: float | None = 1e-3,
+        adaptive: str | None = None,
+        causal: float | None = None,
         seed: int = 0,
     ) -> None:
         if form not in FORMS:
@@ -66,6 +74,24 @@ class PDEObjective(Objective):
             raise ValueError(f"sampler must be one of {METHODS}, got {sampler!r}")
         if point_weights not in (None, "rba"):
             raise ValueError(f"point_weights must be None or 'rba', got {point_weights!r}")
+        if causal is not None:
+            if isinstance(causal, bool) or not isinstance(causal, int | float) or causal <= 0:
+                raise ValueError(f"causal must be a positive number or None, got {causal!r}")
+            if not isinstance(problem.geometry, GeometryXTime):
+                raise ValueError(
+                    "causal weighting needs a space-time geometry (GeometryXTime), got "
+                    f"{type(problem.geometry).__name__}"
+                )
+        if adaptive not in (None, "rad"):
+            raise ValueError(f"adaptive must be None or 'rad', got {adaptive!r}")
+        if energy_guard is not None and not (
+            isinstance(energy_guard, int | float)
+            and not isinstance(energy_guard, bool)
+            and energy_guard > 0
+        ):
+            raise ValueError(
+                f"energy_guard must be a positive number or None, got {energy_guard!r}"
+            )
         for key, n in (("n_interior", n_interior), ("n_boundary", n_boundary)):
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
                 raise ValueError(f"{key} must be a positive integer, got {n!r}")
@@ -84,8 +110,14 @@ class PDEObjective(Objective):
         self.n_interior, self.n_boundary = n_interior, n_boundary
         self.sampler, self.quadrature = sampler, quadrature
         self.dtype, self.device = torch.get_default_dtype(), torch.device("cpu")
+        self.energy_guard, self.seed, self.adaptive = energy_guard, seed, adaptive
+        self.causal = None if causal is None else float(causal)
+        self.causal_weights: dict[str, torch.Tensor] = {}  # (CAUSAL_CHUNKS,) per term
+        self._fine: dict[str, dict] = {}  # energy terms on the guard's finer rule
+        self._warned = False
         self.points: dict[str, dict] = {}
         self.lam: dict[str, torch.Tensor] = {}
+        self._adapting = False  # set by adapt(): the next losses() updates self.lam
         self.redraws: dict[str, bool] = {}  # which terms draw new points on resample
         # set by shard(): this rank computes on its block of the points
         self.comm: Communicator | None = None
@@ -111,17 +143,79 @@ class PDEObjective(Objective):
             if first:
                 self.redraws[name] = term.redraws(sampling, self.form)
             if first or self.redraws[name]:
-                pts = term.points(sampling, self.form)
+                if not first and self._adapts(term):
+                    pts = {"x": self._rad(term, sampling)}
+                else:
+                    pts = term.points(sampling, self.form)
                 self.points[name] = {k: v.to(self.device, self.dtype) for k, v in pts.items()}
                 self.lam.pop(name, None)
         if self.comm is not None:
             self._check_shards()
+
+    def _causal(self, term: Term) -> bool:
+        return self.causal is not None and isinstance(term, Residual) and term.on == "interior"
+
+    def _chunks(self, x: torch.Tensor) -> torch.Tensor:
+        """The time chunk ``(n,)`` of each space-time point ``x (n, d + 1)``."""
+        time = self.problem.geometry.timedomain
+        frac = (x[:, -1].detach() - time.t0) / (time.t1 - time.t0)
+        return (frac * CAUSAL_CHUNKS).long().clamp(0, CAUSAL_CHUNKS - 1)
+
+    def _causal_scale(self, name: str, r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``(n, 1)`` factors ``s`` with ``mean((s r)^2) = mean_i w_i L_i`` over the time
+        chunks ``i`` (``L_i``: the chunk's mean squared residual), the causal weights
+        ``w_i = exp(-causal * sum_{k < i} L_k)`` of Wang, Sankaran & Perdikaris (2024).
+        ``w`` is recomputed (without gradient) and kept only after :meth:`adapt`; it starts
+        at ones."""
+        chunk = self._chunks(x)
+        count = torch.bincount(chunk, minlength=CAUSAL_CHUNKS).to(r.dtype)
+        w = self.causal_weights.get(name)
+        if w is None:
+            w = torch.ones(CAUSAL_CHUNKS, dtype=r.dtype, device=r.device)
+        if self._adapting and torch.is_grad_enabled():
+            sq = torch.zeros(CAUSAL_CHUNKS, dtype=r.dtype, device=r.device)
+            sq.index_add_(0, chunk, r.detach().square().mean(1))
+            mean = sq / count.clamp_min(1)
+            before = torch.cumsum(mean, 0) - mean
+            w = torch.exp(-self.causal * before)
+            self.causal_weights[name] = w
+        used = count > 0
+        per_point = w / (used.sum() * count.clamp_min(1)) * len(x)
+        return per_point[chunk].sqrt()[:, None]
+
+    def _adapts(self, term: Term) -> bool:
+        """Whether resampling draws ``term``'s points by RAD (interior residual terms)."""
+        return self.adaptive == "rad" and isinstance(term, Residual) and term.on == "interior"
+
+    def _rad(self, term: Residual, sampling: Sampling) -> torch.Tensor:
+        """``n_interior`` points ``(n, d)`` by residual-based adaptive distribution (Wu et al.
+        2023, ``k = 1``, ``c = 1``) among ``4 n`` fresh candidates, from the current model."""
+        ctx = _Context(self.problem, self.wrapped, self.derivatives)
+
+        def residual(x: torch.Tensor) -> torch.Tensor:
+            with torch.enable_grad():
+                return term.residual(ctx, {"x": x.to(self.device, self.dtype)}, self.form)
+
+        x = rad(
+            self.problem.geometry,
+            residual,
+            self.n_interior,
+            n_candidates=4 * self.n_interior,
+            method=sampling.sampler,
+            seed=sampling.seed,
+        )
+        return x.to(torch.float64)
 
     def shard(self, comm: Communicator) -> None:
         """Compute on this rank's block of every term's points from now on; ``losses``
         then returns shares whose sum over the ranks is the loss on all points (see
         :meth:`kinn.train.Objective.shard`). Every term needs at least one point per rank.
         """
+        if self.causal is not None:
+            raise ValueError(
+                "causal must be None in distributed training (its time chunks span every "
+                f"rank's points), got {self.causal!r}"
+            )
         self.comm = comm
         self._check_shards()
         self.lam = {k: v[comm.block(len(v))] for k, v in self.lam.items()}
@@ -156,18 +250,36 @@ class PDEObjective(Objective):
             else (self.problem.model(model))
         )
 
+    def adapt(self) -> None:
+        """Update the residual-based point weights (``point_weights="rba"``) and causal
+        weights (``causal=``) at the next :meth:`losses` call with gradients on; every other
+        call uses them as they are."""
+        self._adapting = True
+
     def losses(self, model: nn.Module) -> dict[str, torch.Tensor]:
         ctx = _Context(self.problem, self._model(model), self.derivatives)
+        try:
+            return self._losses(ctx)
+        finally:
+            if torch.is_grad_enabled():
+                self._adapting = False
+
+    def _losses(self, ctx: _Context) -> dict[str, torch.Tensor]:
         out = {}
         for name, term in zip(self.names, self.terms):
             pts = self._local(name)
             if self.comm is not None:
                 out[name] = self.weights[name] * self._share(name, term, ctx, pts)
                 continue
-            if self.point_weights == "rba" and self.form != ENERGY:
+            causal = self._causal(term)
+            if (self.point_weights == "rba" and self.form != ENERGY) or causal:
                 r = term.residual(ctx, pts, self.form)
                 if r is not None:
-                    r = self._attend(name, r[:, None] if r.ndim == 1 else r)
+                    r = r[:, None] if r.ndim == 1 else r
+                    if self.point_weights == "rba" and self.form != ENERGY:
+                        r = self._attend(name, r)
+                    if causal:
+                        r = r * self._causal_scale(name, r, pts["x"])
                     out[name] = self.weights[name] * (r**2).mean()
                     continue
             out[name] = self.weights[name] * term.loss(ctx, pts, self.form)
@@ -188,13 +300,14 @@ class PDEObjective(Objective):
         return (r**2).sum() / (len(self.points[name]["x"]) * r.shape[1])
 
     def _attend(self, name: str, r: torch.Tensor, scale=None) -> torch.Tensor:
-        """``lam * r`` with the residual-based point weights ``lam`` of term ``name``, updated
-        (and kept) when gradients are on; ``r: (n, k)``."""
-        prev = self.lam.get(name)
-        if prev is None:
-            prev = torch.ones_like(r.detach())
-        lam = residual_point_weights(r, prev, scale=scale)
-        if torch.is_grad_enabled():
+        """``lam * r`` with the residual-based point weights ``lam`` of term ``name``
+        (``r: (n, k)``); ``lam`` is updated from ``r`` and kept only after :meth:`adapt`,
+        with gradients on, and starts from ones."""
+        lam = self.lam.get(name)
+        if lam is None:
+            lam = torch.ones_like(r.detach())
+        if self._adapting and torch.is_grad_enabled():
+            lam = residual_point_weights(r, lam, scale=scale)
             self.lam[name] = lam
         return lam * r
 
@@ -247,7 +360,56 @@ class PDEObjective(Objective):
             x = ev.points.to(self.device, self.dtype) if par.field else None
             for suffix, value in par.report(x).items():
                 metrics[f"param_{key}{suffix}"] = value
+        if self.form == ENERGY and self.energy_guard is not None:
+            metrics.update(self._guard(model))
         return metrics
+
+    def energy_gap(self, model: nn.Module) -> dict[str, float]:
+        """How far each energy integral on the training rule is from the same integral on a
+        finer rule of the same kind (twice the points per direction; for Monte Carlo 2^d
+        times the points, another draw): ``|E_rule - E_fine| / integral |density|``, by
+        term name. A network that fits the rule instead of the physics (its energy falls
+        below what the rule can resolve) shows a gap far above the rule's own error."""
+        ctx = _Context(self.problem, self._model(model), self.derivatives)
+        sampling = Sampling(
+            self.problem.geometry,
+            self.n_interior,
+            self.n_boundary,
+            self.sampler,
+            self.seed,
+            self.quadrature,
+            torch.float64,
+        )
+        gaps = {}
+        for name, term in zip(self.names, self.terms):
+            if not hasattr(term, "integrals"):
+                continue
+            if name not in self._fine:
+                fine = term.points(sampling, self.form, refine=2)
+                self._fine[name] = {k: v.to(self.device, self.dtype) for k, v in fine.items()}
+            with torch.enable_grad():
+                coarse, _ = term.integrals(ctx, self.points[name])
+                fine, scale = term.integrals(ctx, self._fine[name])
+            gap = (coarse - fine).detach().abs() / scale.detach().clamp_min(1e-300)
+            gaps[name] = float(gap)
+        return gaps
+
+    def _guard(self, model: nn.Module) -> dict[str, float]:
+        """The ``energy_gap_<term>`` metrics; warns once when one exceeds ``energy_guard``."""
+        gaps = self.energy_gap(model)
+        bad = {k: v for k, v in gaps.items() if v > self.energy_guard}
+        if bad and not self._warned:
+            self._warned = True
+            worst = max(bad, key=bad.get)
+            warnings.warn(
+                f"energy term {worst!r} on the training quadrature differs from a finer rule "
+                f"by {bad[worst]:.2e} of its magnitude (energy_guard={self.energy_guard:g}): "
+                "the network may be exploiting the rule; use a finer rule (h=, n=), Monte "
+                "Carlo points with resampling, or fewer steps",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return {f"energy_gap_{k}": v for k, v in gaps.items()}
 
     # ---- state -------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -256,7 +418,7 @@ class PDEObjective(Objective):
         lam = self.lam
         if self.comm is not None:
             lam = {k: self.comm.gather_rows(v) for k, v in lam.items()}
-        return {"points": self.points, "lam": lam}
+        return {"points": self.points, "lam": lam, "causal": dict(self.causal_weights)}
 
     def load_state_dict(self, state: dict) -> None:
         self.points = {
@@ -264,6 +426,8 @@ class PDEObjective(Objective):
             for k, d in state["points"].items()
         }
         self.lam = {k: v.to(self.device, self.dtype) for k, v in state["lam"].items()}
+        causal = state.get("causal", {})  # absent in checkpoints of earlier versions
+        self.causal_weights = {k: v.to(self.device, self.dtype) for k, v in causal.items()}
         if self.comm is not None:
             self.lam = {k: v[self.comm.block(len(v))] for k, v in self.lam.items()}
 
@@ -271,6 +435,7 @@ class PDEObjective(Objective):
         self.device, self.dtype = torch.device(device), dtype
         self.load_state_dict(self.state_dict())
         self.wrapped.to(device)
+        self._fine = {}
         return self
 
     # ---- least squares -----------------------------------------------------------------------
@@ -295,6 +460,9 @@ class PDEObjective(Objective):
                 )
             if self.point_weights == "rba" and name in self.lam:
                 r = self.lam[name] * (r[:, None] if r.ndim == 1 else r)
+            if self._causal(term):
+                r = r[:, None] if r.ndim == 1 else r
+                r = r * self._causal_scale(name, r, self._local(name)["x"])
             out[name] = self.weights[name] ** 0.5 * r
         return out
 

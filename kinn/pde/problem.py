@@ -172,7 +172,10 @@ class Problem:
     def objective(self, model: nn.Module, form: str | None = None, **kw: Any) -> PDEObjective:
         """A :class:`kinn.train.Objective` for ``form`` (default ``default_form``); keywords:
         ``derivatives`` ("auto"/"jet"/"autograd"), ``n_interior``, ``n_boundary``, ``sampler``,
-        ``quadrature`` (a rule or ``(rule, n)``), ``point_weights`` (None/"rba"), ``seed``."""
+        ``quadrature`` (a rule or ``(rule, n)``), ``point_weights`` (None/"rba"),
+        ``energy_guard`` (see :meth:`PDEObjective.energy_gap`), ``adaptive`` (None/"rad":
+        resampling draws the interior residual points by RAD), ``causal`` (None or epsilon:
+        causal weighting of space-time residuals over 16 time chunks), ``seed``."""
         from .objective import PDEObjective
 
         return PDEObjective(self, model, form or self.default_form, **{**self.defaults, **kw})

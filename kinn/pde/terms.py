@@ -241,14 +241,27 @@ class Energy(Term):
     def redraws(self, sampling, form):
         return self._rule(sampling)[0] == "montecarlo"
 
-    def points(self, sampling, form):
+    def points(self, sampling, form, refine: int = 1):
+        """Quadrature points ``x (N, d)`` and weights ``w (N,)``; ``refine=k`` gives a finer
+        rule of the same kind: ``k`` times the points per direction (per axis, per triangle
+        direction), or ``k ** d`` times the points for Monte Carlo (drawn with another seed).
+        """
         rule, n = self._rule(sampling)
         random = rule == "montecarlo"
-        kw = {"method": sampling.sampler, "seed": sampling.seed} if random else {}
+        seed = sampling.seed if refine == 1 else sampling.seed + 7919
+        dim = sampling.geometry.dim
+        n = n * refine**dim if random else n * refine
+        kw = {"method": sampling.sampler, "seed": seed} if random else {}
         if rule == self.rule:
             kw.update(self.options)
         x, w = sampling.geometry.quadrature(n, rule, dtype=sampling.dtype, **kw)
         return {"x": x, "w": w}
+
+    def integrals(self, ctx, pts) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(integral of density, integral of |density|)`` by the rule ``pts``."""
+        u = ctx.fields(pts["x"], 1)
+        density = self.fn(pts["x"], u)
+        return (pts["w"] * density).sum(), (pts["w"] * density.abs()).sum()
 
     def loss(self, ctx, pts, form):
         u = ctx.fields(pts["x"], 1)

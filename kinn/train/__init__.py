@@ -1,6 +1,7 @@
 """Training engine: stages of optimizers over an objective's loss terms.
 
-Public surface: :class:`Trainer`, :class:`Stage`, :class:`Result` (what ``fit`` returns;
+Public surface: :class:`Trainer`, :class:`Stage`, :func:`accurate` (the recipe to use
+whenever accuracy matters, in one line), :class:`Result` (what ``fit`` returns;
 ``TrainResult`` is its older name), :class:`DivergenceError`, :class:`Objective`,
 :func:`init_distributed` (training on the ranks torchrun starts), plus helpers the PDE layer
 uses:
@@ -12,6 +13,7 @@ from kinn.train.checkpoint import seed_everything
 from kinn.train.distributed import init_distributed
 from kinn.train.objective import Objective
 from kinn.train.result import Evaluation, Result
+from kinn.train.recipes import EnergyGuard, accurate, accurate_stages
 from kinn.train.stages import Stage
 from kinn.train.trainer import DivergenceError, Trainer, TrainResult
 from kinn.train.validation import field_errors
@@ -19,12 +21,15 @@ from kinn.train.weighting import residual_point_weights
 
 __all__ = [
     "DivergenceError",
+    "EnergyGuard",
     "Evaluation",
     "Objective",
     "Result",
     "Stage",
     "TrainResult",
     "Trainer",
+    "accurate",
+    "accurate_stages",
     "field_errors",
     "init_distributed",
     "residual_point_weights",

@@ -61,6 +61,16 @@ class Objective:
     def resample(self, generator: torch.Generator) -> None:
         """Draw new collocation points using ``generator`` (a CPU generator) only."""
 
+    def adapt(self) -> None:
+        """Let adaptive state (e.g. residual-based point weights) update at the next call of
+        :meth:`losses`, and only then (optional).
+
+        The trainer calls this once before each step of a first-order stage. Every other
+        evaluation (line-search trials, the repeated evaluations of quasi-Newton and
+        Gauss-Newton steps, validations) must see the state unchanged: a line search and
+        curvature pairs compare values of one fixed loss.
+        """
+
     def validate(self, model: nn.Module) -> dict[str, float]:
         """Metrics such as ``rel_l2_u``, ``rel_l2_mises`` or identified parameters."""
         return {}

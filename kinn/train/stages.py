@@ -50,6 +50,11 @@ class Stage:
             (10x decay over the stage), ``"step"`` (x0.1 every third of the stage), or a dict
             ``{"name": one of those or "multistep", **kwargs}`` whose keys override the
             defaults and are passed to the matching ``torch.optim.lr_scheduler`` class.
+        grid: grid extension (Rigas et al. 2024): before the stage starts, every B-spline KAN
+            layer of the model whose grid differs is refined onto ``grid`` intervals
+            (:meth:`kinn.nn.KAN.refine`, exact on a multiple of the old grid, uniform grids
+            stay uniform); the stage's optimizer then starts on the new parameters (a new
+            stage starts a fresh optimizer anyway). ``None``: keep the grid.
         **optimizer_kwargs: passed to the optimizer (``betas``, ``weight_decay``,
             ``momentum``; ``history_size``, ``max_iter``, ``max_evals``, ``max_params``;
             ``damping``, ``max_tries``, ...).
@@ -61,6 +66,7 @@ class Stage:
         steps: int,
         lr: float | None = None,
         scheduler: str | dict | None = None,
+        grid: int | None = None,
         **optimizer_kwargs: Any,
     ):
         if optimizer not in _OPTIMIZERS:
@@ -74,6 +80,9 @@ class Stage:
         if lr <= 0:
             raise ValueError(f"lr={lr!r}: expected a positive finite number or None")
         _scheduler_spec(scheduler, steps)  # fail at construction, not hours into a run
+        if grid is not None and (isinstance(grid, bool) or not isinstance(grid, int) or grid < 1):
+            raise ValueError(f"grid must be a positive integer or None, got {grid!r}")
+        self.grid = grid
         self.optimizer = optimizer
         self.steps = steps
         self.lr = float(lr)
@@ -121,12 +130,16 @@ class Stage:
 
     def to_dict(self) -> dict:
         """Plain description, stored in checkpoints to check that a resume matches."""
-        return {"optimizer": self.optimizer, "steps": self.steps, "lr": self.lr}
+        out = {"optimizer": self.optimizer, "steps": self.steps, "lr": self.lr}
+        if self.grid is not None:
+            out["grid"] = self.grid
+        return out
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in self.optimizer_kwargs.items())
         sched = f", scheduler={self.scheduler!r}" if self.scheduler is not None else ""
-        return f"Stage({self.optimizer!r}, steps={self.steps}, lr={self.lr}{sched}{extra})"
+        grid = f", grid={self.grid}" if self.grid is not None else ""
+        return f"Stage({self.optimizer!r}, steps={self.steps}, lr={self.lr}{sched}{grid}{extra})"
 
 
 def _scheduler_spec(scheduler: str | dict | None, steps: int) -> tuple[str, dict] | None:

@@ -255,6 +255,8 @@ class Trainer:
                 stage = self.stages[index]
                 if index != run.stage:
                     run.stage, run.stage_step = index, 0
+                if stage.grid is not None and _extend_grids(self.model, stage.grid):
+                    self.params = _unique(list(self.model.parameters()) + self._objective_params)
                 opt, sched = stage.build(self.params)
                 if self.sharded and hasattr(opt, "communicator"):
                     opt.communicator = self.comm  # it gathers the ranks' residual rows
@@ -341,6 +343,8 @@ class Trainer:
         if first_order and self.resample_every and run.step and run.step % self.resample_every == 0:
             self.objective.resample(generator)
         update_weights = first_order and self.term_weights.due(run.step)
+        if first_order:
+            self.objective.adapt()  # point weights move once per step, never in a line search
         record: dict = {}
 
         def check(terms: dict[str, torch.Tensor]) -> None:
@@ -543,13 +547,17 @@ class Trainer:
         if ckpt["dtype"] != dtype:
             raise CheckpointError(f"checkpoint dtype {ckpt['dtype']!r}: expected {dtype!r}")
         stage, stage_step = ckpt["stage"], ckpt["stage_step"]
-        saved = [s["optimizer"] for s in ckpt["stages"][: stage + 1]]
-        current = [s.optimizer for s in self.stages[: stage + 1]]
+        saved = [(s["optimizer"], s.get("grid")) for s in ckpt["stages"][: stage + 1]]
+        current = [(s.optimizer, s.grid) for s in self.stages[: stage + 1]]
         if saved != current or stage_step > self.stages[stage].steps:
             raise CheckpointError(
                 f"checkpoint stages {ckpt['stages']} at stage {stage}, step {stage_step}: "
                 f"expected stages compatible with {[s.to_dict() for s in self.stages]}"
             )
+        for done in self.stages[: stage + 1]:  # the grids the checkpoint's model was on
+            if done.grid is not None:
+                _extend_grids(self.model, done.grid)
+        self.params = _unique(list(self.model.parameters()) + self._objective_params)
         self.model.load_state_dict(ckpt["model"])
         self.objective.load_state_dict(ckpt["objective"])
         with torch.no_grad():
@@ -583,6 +591,17 @@ class Trainer:
             "offending term (weights=...)."
         )
         return DivergenceError(message, step, run.stage, what, run.last_checkpoint)
+
+
+def _extend_grids(model: nn.Module, grid: int) -> bool:
+    """Refine every B-spline KAN layer of ``model`` whose grid is not ``grid`` intervals;
+    whether any was."""
+    changed = False
+    for module in model.modules():
+        if hasattr(module, "refine") and getattr(module, "grid_size", grid) != grid:
+            module.refine(grid)
+            changed = True
+    return changed
 
 
 def _positive_or_none(name: str, value: int | None) -> int | None:

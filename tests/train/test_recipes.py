@@ -1,0 +1,135 @@
+"""kinn.train.accurate: one line, every network of the shipped configs, every form."""
+
+import pytest
+import torch
+import yaml
+
+from kinn.app.build import build_network
+from kinn.app.cli import CONF
+from kinn.train import Objective, Stage, Trainer, accurate, accurate_stages
+from problems import inverse_diffusion, plate_hole, poisson2d
+
+SMALL = {"kan": {"hidden": [6]}, "kan_chebyshev": {"hidden": [6]}, "mlp": {"hidden": [12, 12]}}
+
+
+def _network(name: str, in_dim: int, out_dim: int) -> torch.nn.Module:
+    spec = yaml.safe_load((CONF / "model" / f"{name}.yaml").read_text())
+    spec.pop("defaults", None)
+    return build_network({**spec, **SMALL[name]}, in_dim, out_dim)[0]
+
+
+def test_the_app_preset_holds_the_same_stages_as_the_python_recipe():
+    spec = yaml.safe_load((CONF / "trainer" / "accurate.yaml").read_text())
+    assert spec["dtype"] == "float64"
+    from_yaml = [
+        Stage(**{k: v for k, v in s.items() if k != "options"}, **s.get("options", {}))
+        for s in spec["stages"]
+    ]
+    assert [repr(s) for s in from_yaml] == [repr(s) for s in accurate_stages()]
+
+
+def test_stage_lengths_are_checked():
+    assert [s.optimizer for s in accurate_stages()] == ["adam", "lbfgs"]
+    with pytest.raises(ValueError, match="adam_steps must be a positive integer, got 0"):
+        accurate_stages(adam_steps=0)
+
+
+@pytest.mark.parametrize("model", ["kan", "kan_chebyshev", "mlp"])
+@pytest.mark.parametrize(
+    ("make", "form", "points"),
+    [
+        (lambda: poisson2d(hard=False), "strong", {"n_interior": 48, "n_boundary": 16}),
+        (poisson2d, "energy", {"quadrature": ("gauss", 8)}),
+        (lambda: plate_hole(quadrature_n=1, h=2.0), "energy", {}),
+        (lambda: inverse_diffusion(n_obs=20), "inverse", {"n_interior": 48}),
+    ],
+    ids=["strong", "energy", "plate-energy", "inverse"],
+)
+def test_accurate_trains_every_network_in_every_form(model, make, form, points):
+    problem = make()
+    torch.manual_seed(0)
+    net = _network(model, problem.in_dim, problem.out_dim)
+    objective = problem.objective(net, form, **points)
+    trainer = accurate(
+        net, objective, adam_steps=4, polish_steps=2, progress=False, validate_every=None
+    )
+    assert isinstance(trainer, Trainer) and trainer.dtype == torch.float64
+    result = trainer.fit()
+    losses = [row["loss"] for row in result.history]
+    assert result.steps == 6 and all(map(torch.isfinite, torch.tensor(losses)))
+    assert losses[-1] < losses[0]
+    assert next(net.parameters()).dtype == torch.float64
+
+
+@pytest.mark.parametrize(
+    ("make", "form", "points"),
+    [
+        (lambda: poisson2d(hard=False), "strong", {"n_interior": 48, "n_boundary": 16}),
+        (lambda: plate_hole(quadrature_n=1, h=2.0), "energy", {}),
+        (lambda: inverse_diffusion(n_obs=20), "inverse", {"n_interior": 48}),
+    ],
+    ids=["strong", "energy", "inverse"],
+)
+@pytest.mark.parametrize("method", ["gradnorm", "lra"])
+def test_loss_balancing_works_with_the_recipe_in_every_form(make, form, points, method):
+    problem = make()
+    torch.manual_seed(0)
+    net = _network("kan", problem.in_dim, problem.out_dim)
+    objective = problem.objective(net, form, **points)
+    adaptive = {"method": method, "update_every": 2}
+    trainer = accurate(
+        net,
+        objective,
+        adam_steps=4,
+        polish_steps=1,
+        progress=False,
+        validate_every=None,
+        adaptive=adaptive,
+        log_every=1,
+    )
+    rows = trainer.fit().history
+    weights = {k: v for k, v in rows[-1].items() if k.startswith("weight_")}
+    assert len(weights) == len(objective.names)
+    assert all(0 < w < float("inf") for w in weights.values())
+    assert any(w != 1.0 for w in weights.values())  # the factors moved in the Adam stage
+    assert rows[-1]["weight_" + objective.names[0]] == rows[3]["weight_" + objective.names[0]]
+
+
+class _ScriptedEnergy(Objective):
+    """An energy-form stand-in whose validations report the scripted gaps."""
+
+    form, energy_guard = "energy", 1e-3
+
+    def __init__(self, gaps):
+        self.gaps, self.x = list(gaps), torch.linspace(-1, 1, 16, dtype=torch.float64)[:, None]
+
+    def losses(self, model):
+        return {"energy": ((model(self.x) - self.x) ** 2).mean()}
+
+    def validate(self, model):
+        return {"energy_gap_energy": self.gaps.pop(0)}
+
+
+def test_the_energy_guard_restores_the_last_good_parameters_and_stops():
+    torch.manual_seed(0)
+    net = torch.nn.Linear(1, 1)
+    seen = {}
+
+    def remember(row):
+        seen[row["step"]] = [p.detach().clone() for p in net.parameters()]
+
+    objective = _ScriptedEnergy([1e-5, 2e-5, 5e-2, 1e-5])
+    trainer = accurate(
+        net,
+        objective,
+        adam_steps=10,
+        polish_steps=2,
+        validate_every=2,
+        callbacks=[remember],
+        progress=False,
+    )
+    with pytest.warns(RuntimeWarning, match="energy_gap_energy=5.00e-02 at step 6 .*step 4"):
+        result = trainer.fit()
+    assert result.stop_reason == "callback" and result.steps == 6
+    for p, good in zip(net.parameters(), seen[4]):
+        assert torch.equal(p.detach(), good)
