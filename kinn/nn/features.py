@@ -40,6 +40,7 @@ class FourierFeatures(nn.Module):
         gen = None if seed is None else torch.Generator().manual_seed(seed)
         B = torch.randn(features, in_dim, generator=gen) * scale * 2 * math.pi
         self.register_buffer("B", B)
+        self.B: torch.Tensor  # (features, in_dim), fixed frequencies
         self.in_dim, self.features, self.scale = in_dim, features, float(scale)
 
     @property

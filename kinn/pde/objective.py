@@ -8,7 +8,7 @@ import warnings
 import torch
 from torch import nn
 
-from kinn.diff import Jet, jet_of
+from kinn.diff import jet_of
 from kinn.geometry import METHODS, GeometryXTime, rad
 from kinn.train import Objective, field_errors, residual_point_weights
 from kinn.train.distributed import Communicator
@@ -143,7 +143,7 @@ class PDEObjective(Objective):
             if first:
                 self.redraws[name] = term.redraws(sampling, self.form)
             if first or self.redraws[name]:
-                if not first and self._adapts(term):
+                if not first and isinstance(term, Residual) and self._adapts(term):
                     pts = {"x": self._rad(term, sampling)}
                 else:
                     pts = term.points(sampling, self.form)
@@ -177,7 +177,7 @@ class PDEObjective(Objective):
             sq.index_add_(0, chunk, r.detach().square().mean(1))
             mean = sq / count.clamp_min(1)
             before = torch.cumsum(mean, 0) - mean
-            w = torch.exp(-self.causal * before)
+            w = torch.exp(-float(self.causal or 0.0) * before)
             self.causal_weights[name] = w
         used = count > 0
         per_point = w / (used.sum() * count.clamp_min(1)) * len(x)
@@ -385,7 +385,7 @@ class PDEObjective(Objective):
             if not hasattr(term, "integrals"):
                 continue
             if name not in self._fine:
-                fine = term.points(sampling, self.form, refine=2)
+                fine = term.points(sampling, self.form, refine=2)  # type: ignore[call-arg]
                 self._fine[name] = {k: v.to(self.device, self.dtype) for k, v in fine.items()}
             with torch.enable_grad():
                 coarse, _ = term.integrals(ctx, self.points[name])
@@ -397,10 +397,11 @@ class PDEObjective(Objective):
     def _guard(self, model: nn.Module) -> dict[str, float]:
         """The ``energy_gap_<term>`` metrics; warns once when one exceeds ``energy_guard``."""
         gaps = self.energy_gap(model)
-        bad = {k: v for k, v in gaps.items() if v > self.energy_guard}
+        limit = float("inf") if self.energy_guard is None else self.energy_guard
+        bad = {k: v for k, v in gaps.items() if v > limit}
         if bad and not self._warned:
             self._warned = True
-            worst = max(bad, key=bad.get)
+            worst = max(bad, key=lambda k: bad[k])
             warnings.warn(
                 f"energy term {worst!r} on the training quadrature differs from a finer rule "
                 f"by {bad[worst]:.2e} of its magnitude (energy_guard={self.energy_guard:g}): "

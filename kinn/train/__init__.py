@@ -12,8 +12,8 @@ second-order optimizers behind the stages live in :mod:`kinn.train.optim`.
 from kinn.train.checkpoint import seed_everything
 from kinn.train.distributed import init_distributed
 from kinn.train.objective import Objective
-from kinn.train.result import Evaluation, Result
 from kinn.train.recipes import EnergyGuard, accurate, accurate_stages
+from kinn.train.result import Evaluation, Result
 from kinn.train.stages import Stage
 from kinn.train.trainer import DivergenceError, Trainer, TrainResult
 from kinn.train.validation import field_errors

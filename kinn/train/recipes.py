@@ -118,7 +118,7 @@ class EnergyGuard:
             for p, value in zip(params, values):
                 p.data.copy_(value)
             where = f"parameters of step {self.good_step} restored"
-        worst = max(gaps, key=gaps.get)
+        worst = max(gaps, key=lambda k: gaps[k])
         warnings.warn(
             f"{worst}={gaps[worst]:.2e} at step {row['step']} exceeds energy_guard="
             f"{self.tolerance:g}: training stopped, {where}",
