@@ -5,9 +5,9 @@ the ``kinn`` command wrote as a :class:`kinn.train.Result`. :func:`tune_allocato
 opt-in allocator tuning that the ``kinn`` command applies to its own process.
 """
 
+import sys as _sys
+from importlib import metadata as _metadata
 from pathlib import Path as _Path
-
-import torch as _torch
 
 # The oldest torch kinn runs on: torch.library.custom_op, register_fake and
 # register_autograd (the fused kernel's op, kinn/nn/_ops.py) arrive in 2.4. Keep in step with
@@ -28,7 +28,20 @@ def _check_torch(version: str) -> None:
         raise ImportError(f"kinn needs torch >= {need}, got {version}; pip install 'torch>={need}'")
 
 
-_check_torch(_torch.__version__)
+def _installed_torch() -> str:
+    """The torch version, without importing torch (the ``kinn`` command sets OpenMP's wait
+    policy before torch starts its thread pool): the loaded module's when torch is imported,
+    else the installed distribution's."""
+    loaded = _sys.modules.get("torch")
+    if loaded is not None:
+        return str(loaded.__version__)
+    try:
+        return _metadata.version("torch")
+    except _metadata.PackageNotFoundError:
+        raise ImportError("kinn needs torch; pip install torch") from None
+
+
+_check_torch(_installed_torch())
 
 from ._runtime import tune_allocator  # noqa: E402
 
@@ -54,4 +67,4 @@ if all(
     for marker in ("pyproject.toml", "conf/config.yaml", "problems/__init__.py")
 ):
     __path__.append(str(_checkout))
-del _checkout, _Path, _torch
+del _checkout, _Path

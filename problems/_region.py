@@ -13,9 +13,11 @@ class RegionEnergy(Energy):
         super().__init__(density, rule=rule, n=n, **kw)
         self.region = region
 
-    def points(self, sampling, form):
+    def points(self, sampling, form, refine: int = 1):
+        """The region's rule; ``refine=k``: ``k`` times the points per direction (the energy
+        guard's finer rule)."""
         rule, n = self._rule(sampling)
         if rule == "montecarlo":
-            return super().points(sampling, form)
-        x, w = self.region.quadrature(n, rule, dtype=sampling.dtype)
+            return super().points(sampling, form, refine)
+        x, w = self.region.quadrature(n * refine, rule, dtype=sampling.dtype)
         return {"x": x, "w": w}

@@ -250,7 +250,12 @@ class Energy(Term):
         random = rule == "montecarlo"
         seed = sampling.seed if refine == 1 else sampling.seed + 7919
         dim = sampling.geometry.dim
-        n = n * refine**dim if random else n * refine
+        if random:
+            n = n * refine**dim
+        elif rule == "simpson":  # odd points per axis: the coarse nodes stay nodes
+            n = (n - 1) * refine + 1
+        else:
+            n = n * refine
         kw = {"method": sampling.sampler, "seed": seed} if random else {}
         if rule == self.rule:
             kw.update(self.options)
