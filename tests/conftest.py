@@ -13,6 +13,15 @@ def _seed():
     torch.manual_seed(0)
 
 
+@pytest.fixture
+def f64():
+    """Run a test in float64 and restore the default dtype afterwards."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
 @pytest.fixture(scope="session")
 def run_doc(tmp_path_factory):
     """``run_doc("docs/pde.md") -> PageRun``: a page's Python blocks run once per session

@@ -15,14 +15,6 @@ from problems.heat_multiscale import exact as heat_exact
 from problems.koch import exact as koch_exact
 
 
-@pytest.fixture
-def f64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
-
-
 class _Zero(torch.nn.Module):
     """A network that outputs zero: ``(N, d) -> (N, 1)``."""
 
