@@ -205,11 +205,16 @@ class Trainer:
             for p in self._objective_params:
                 if p.device != self.device or p.dtype != self.dtype:
                     p.data = p.data.to(device=self.device, dtype=self.dtype)
-        self.params = _unique(list(self.model.parameters()) + self._objective_params)
+        self._collect_params()
         for stage in self.stages:
             stage.build(self.params)  # surface bad optimizer/scheduler options now
         if any(s.closure_kind == "residuals" for s in self.stages):
             self._check_residuals()
+
+    def _collect_params(self) -> None:
+        """``self.params``: the model's and the objective's parameters, each once (again
+        whenever tensors were replaced: a refined grid, a loaded checkpoint)."""
+        self.params = _unique(list(self.model.parameters()) + self._objective_params)
 
     # ------------------------------------------------------------------ public API
 
@@ -228,7 +233,7 @@ class Trainer:
             saved_opt = self._restore(load_checkpoint(resume, self.device), run, generator)
         # Collected now, not only when built: loading a checkpoint (or a refine() since) may
         # have replaced parameter tensors, e.g. a B-spline layer whose grid size changed.
-        self.params = _unique(list(self.model.parameters()) + self._objective_params)
+        self._collect_params()
         if resume is None:
             seed_everything(self.seed)
             generator.manual_seed(self.seed)
@@ -256,7 +261,7 @@ class Trainer:
                 if index != run.stage:
                     run.stage, run.stage_step = index, 0
                 if stage.grid is not None and _extend_grids(self.model, stage.grid):
-                    self.params = _unique(list(self.model.parameters()) + self._objective_params)
+                    self._collect_params()
                 opt, sched = stage.build(self.params)
                 if self.sharded and hasattr(opt, "communicator"):
                     opt.communicator = self.comm  # it gathers the ranks' residual rows
@@ -557,7 +562,6 @@ class Trainer:
         for done in self.stages[: stage + 1]:  # the grids the checkpoint's model was on
             if done.grid is not None:
                 _extend_grids(self.model, done.grid)
-        self.params = _unique(list(self.model.parameters()) + self._objective_params)
         self.model.load_state_dict(ckpt["model"])
         self.objective.load_state_dict(ckpt["objective"])
         with torch.no_grad():
