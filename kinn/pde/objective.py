@@ -271,19 +271,29 @@ class PDEObjective(Objective):
             if self.comm is not None:
                 out[name] = self.weights[name] * self._share(name, term, ctx, pts)
                 continue
-            causal = self._causal(term)
-            if (self.point_weights == "rba" and self.form != ENERGY) or causal:
+            if self._weighs(term):
                 r = term.residual(ctx, pts, self.form)
                 if r is not None:
-                    r = r[:, None] if r.ndim == 1 else r
-                    if self.point_weights == "rba" and self.form != ENERGY:
-                        r = self._attend(name, r)
-                    if causal:
-                        r = r * self._causal_scale(name, r, pts["x"])
+                    r = self._weigh(name, term, r, pts["x"])
                     out[name] = self.weights[name] * (r**2).mean()
                     continue
             out[name] = self.weights[name] * term.loss(ctx, pts, self.form)
         return out
+
+    def _weighs(self, term: Term) -> bool:
+        """Whether ``term``'s residual is scaled pointwise (residual-based point weights
+        outside the energy form, causal weights of interior residuals)."""
+        return (self.point_weights == "rba" and self.form != ENERGY) or self._causal(term)
+
+    def _weigh(self, name: str, term: Term, r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``(n, k)``: the residual ``r (n,)`` or ``(n, k)`` of term ``name`` at ``x`` times its
+        residual-based point weights and causal factors (updated only after :meth:`adapt`)."""
+        r = r[:, None] if r.ndim == 1 else r
+        if self.point_weights == "rba" and self.form != ENERGY:
+            r = self._attend(name, r)
+        if self._causal(term):
+            r = r * self._causal_scale(name, r, x)
+        return r
 
     def _share(self, name: str, term: Term, ctx: _Context, pts: dict) -> torch.Tensor:
         """This rank's share of term ``name``: a mean square over all ranks' points is this
@@ -459,11 +469,8 @@ class PDEObjective(Objective):
                     "mean squared residual for Gauss-Newton, got a term without one; use the "
                     "strong or inverse form, or a quasi-Newton stage such as 'ssbroyden'"
                 )
-            if self.point_weights == "rba" and name in self.lam:
-                r = self.lam[name] * (r[:, None] if r.ndim == 1 else r)
-            if self._causal(term):
-                r = r[:, None] if r.ndim == 1 else r
-                r = r * self._causal_scale(name, r, self._local(name)["x"])
+            if self._weighs(term):
+                r = self._weigh(name, term, r, self._local(name)["x"])
             out[name] = self.weights[name] ** 0.5 * r
         return out
 
