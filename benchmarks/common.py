@@ -68,3 +68,34 @@ def pykan_available(benchmark: str) -> bool:
         print(json.dumps({"benchmark": benchmark, "note": "pykan not installed; skipped"}))
         return False
     return True
+
+
+def poisson_pinn_step(net, n: int, use_jet: bool, device=None, dtype=None):
+    """``(step, x, xb)``: one Adam step (lr 1e-3) of a 2-D Poisson PINN on ``net``, the
+    residual of ``-Laplace(u) = f`` at ``n`` interior points ``x (n, 2)`` in ``[-1, 1]^2``
+    plus ``u = 0`` at ``n / 2`` boundary points ``xb``; the Laplacian by one jet pass
+    (``use_jet``) or by nested autograd (the usual PINN practice)."""
+    import math
+
+    import torch
+
+    from kinn.diff import jet, laplacian
+
+    x = torch.rand(n, 2, device=device, dtype=dtype) * 2 - 1
+    f = 2 * math.pi**2 * torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:])
+    t = torch.rand(n // 4, 1, device=device, dtype=dtype) * 2 - 1
+    xb = torch.cat([torch.cat([t, torch.full_like(t, s)], 1) for s in (-1.0, 1.0)], 0)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        if use_jet:
+            lap = jet(net, x, order=2, hessian="diag", derivatives="jet").laplacian()
+        else:
+            xg = x.detach().requires_grad_()
+            lap = laplacian(net(xg), xg)
+        loss = (lap + f).square().mean() + net(xb).square().mean()
+        loss.backward()
+        opt.step()
+
+    return step, x, xb

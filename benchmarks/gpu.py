@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -132,16 +131,10 @@ def layer_case(kind, n, degree, width, grid, device, dtype):
 
 def pinn_case(kind, n, degree, widths, grid, device, dtype):
     """``(step, flops, bytes)`` of one Adam step on 2-D Poisson (residual and boundary)."""
-    import torch
-
-    from kinn.diff import jet, laplacian
+    from benchmarks.common import poisson_pinn_step
     from kinn.nn import KAN, MLP
 
     _set_path(kind)
-    x = torch.rand(n, 2, device=device, dtype=dtype) * 2 - 1
-    f = 2 * math.pi**2 * torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:])
-    t = torch.rand(n // 4, 1, device=device, dtype=dtype) * 2 - 1
-    xb = torch.cat([torch.cat([t, torch.full_like(t, s)], 1) for s in (-1.0, 1.0)], 0)
     if kind.startswith("mlp"):
         net = MLP(widths, activation="tanh")
     else:
@@ -151,19 +144,7 @@ def pinn_case(kind, n, degree, widths, grid, device, dtype):
                 if hasattr(layer, "uniform"):
                     layer.uniform = False
     net = net.to(device=device, dtype=dtype)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    use_jet = kind != "mlp_autograd"
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        if use_jet:
-            lap = jet(net, x, order=2, hessian="diag", derivatives="jet").laplacian()
-        else:
-            xg = x.detach().requires_grad_()
-            lap = laplacian(net(xg), xg)
-        loss = (lap + f).square().mean() + net(xb).square().mean()
-        loss.backward()
-        opt.step()
+    step, x, xb = poisson_pinn_step(net, n, kind != "mlp_autograd", device, dtype)
 
     rows = 1 + 2 * widths[0]  # value, gradient and diagonal Hessian rows of the jet
     per_point = 0

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 
 import torch
 
-from benchmarks.common import measure, pykan_available, run_isolated
+from benchmarks.common import measure, poisson_pinn_step, pykan_available, run_isolated
 
 WIDTHS, GRID = [2, 16, 16, 1], 10
 KINDS = [
@@ -57,29 +56,10 @@ def build(kind: str, degree: int):
 def run_case(case: dict) -> dict:
     if case["kind"].endswith("_torch"):
         os.environ["KINN_NATIVE"] = "0"  # kinn's PyTorch path instead of the fused kernel
-    from kinn.diff import jet, laplacian
-
     torch.manual_seed(0)
     torch.set_num_threads(case.get("threads", 2))
-    n = case["n"]
     net = build(case["kind"], case["degree"])
-    x = torch.rand(n, 2) * 2 - 1
-    f = 2 * math.pi**2 * torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:])
-    t = torch.rand(n // 4, 1) * 2 - 1
-    xb = torch.cat([torch.cat([t, torch.full_like(t, s)], 1) for s in (-1.0, 1.0)], 0)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    use_jet = "_jet" in case["kind"]
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        if use_jet:
-            lap = jet(net, x, order=2, hessian="diag", derivatives="jet").laplacian()
-        else:
-            xg = x.detach().requires_grad_()
-            lap = laplacian(net(xg), xg)
-        loss = (lap + f).square().mean() + net(xb).square().mean()
-        loss.backward()
-        opt.step()
+    step, _, _ = poisson_pinn_step(net, case["n"], use_jet="_jet" in case["kind"])
 
     return {**case, "benchmark": "pinn_step", **measure(step, repeat=case.get("repeat", 20))}
 
