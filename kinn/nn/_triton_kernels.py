@@ -140,6 +140,17 @@ def point_tiles(
 
 
 @triton.jit
+def basis_rows(c0, A, B, D0, D1, D2, ORDER: tl.constexpr):
+    """The bases' Taylor rows ``(BR, BN, BK)``: ``c0 D0 + A D1 + B D2`` up to ``ORDER``."""
+    rows = c0[:, None, None] * D0[None, :, :]
+    if ORDER >= 1:
+        rows += A[:, :, None] * D1[None, :, :]
+    if ORDER >= 2:
+        rows += B[:, :, None] * D2[None, :, :]
+    return rows
+
+
+@triton.jit
 def forward_kernel(
     J, T, F, W, bias, out, lo, ih, M, s0, s1, ia, ib, R, N, I, O, K, G, d,
     BASIS: tl.constexpr, HAS_BASE: tl.constexpr, HAS_BIAS: tl.constexpr,
@@ -160,11 +171,7 @@ def forward_kernel(
             J, T, F, lo, ih, M, s0, s1, ia, ib, i, n0, R, N, I, G, d,
             BASIS, HAS_BASE, L, ORDER + 1, BLOCK_R, BLOCK_N, BLOCK_K,
         )  # fmt: skip
-        rows = c0[:, None, None] * D0[None, :, :]
-        if ORDER >= 1:
-            rows += A[:, :, None] * D1[None, :, :]
-        if ORDER >= 2:
-            rows += B[:, :, None] * D2[None, :, :]
+        rows = basis_rows(c0, A, B, D0, D1, D2, ORDER)
         w = tl.load(
             W + (i * K + kk[:, None]) * O + oo[None, :],
             mask=(kk < K)[:, None] & ov[None, :],
@@ -280,11 +287,7 @@ def weight_grad_kernel(
             J, T, F, lo, ih, M, s0, s1, ia, ib, i, n0, R, N, I, G, d,
             BASIS, HAS_BASE, L, ORDER + 1, BLOCK_R, BLOCK_N, BLOCK_K,
         )  # fmt: skip
-        rows = c0[:, None, None] * D0[None, :, :]
-        if ORDER >= 1:
-            rows += A[:, :, None] * D1[None, :, :]
-        if ORDER >= 2:
-            rows += B[:, :, None] * D2[None, :, :]
+        rows = basis_rows(c0, A, B, D0, D1, D2, ORDER)
         g = tl.load(
             gy + (rr[:, None, None] * N + nn[None, :, None]) * O + oo[None, None, :],
             mask=rv[:, None, None] & (nn < N)[None, :, None] & ov[None, None, :],
