@@ -190,7 +190,8 @@ def run_kinn(
     ``points`` overrides the case's collocation budget (``{"n_interior": 512}``).
     """
     from benchmarks.accuracy_problems import CASES
-    from kinn.train import EnergyGuard, Stage, Trainer, seed_everything
+    from kinn.train import Stage, Trainer, seed_everything
+    from kinn.train.recipes import energy_guards
 
     case = CASES[case_name]
     spec = RECIPES[recipe](scale) if isinstance(recipe, str) else dict(recipe)
@@ -223,9 +224,8 @@ def run_kinn(
                 entry["err"] = headline(row, case.metrics)
                 history.append(entry)
 
-        guards = []  # the accurate recipe stops an energy run that starts fitting its rule
-        if recipe == "accurate" and case.form == "energy":
-            guards.append(EnergyGuard(wrapped, objective, objective.energy_guard))
+        # the accurate recipe refines the rule of an energy run that starts fitting it
+        guards = energy_guards(wrapped, objective) if recipe == "accurate" else []
         trainer = Trainer(
             wrapped,
             objective,

@@ -895,6 +895,91 @@ def poisson2d_energy_case() -> Case:
     )
 
 
+# ---- plane elasticity, manufactured --------------------------------------------------------
+
+ELASTIC_E, ELASTIC_NU = 1.0, 0.3
+
+
+def _elastic_u(x):
+    """Manufactured displacement on the unit square, zero on its boundary: ``(N, 2)``."""
+    s = torch.sin(PI * x[:, 0]) * torch.sin(PI * x[:, 1])
+    return torch.stack([s, 0.5 * torch.sin(2 * PI * x[:, 0]) * torch.sin(PI * x[:, 1])], 1)
+
+
+def _elastic_force(x):
+    """Body force ``b = -div sigma(u)`` of :func:`_elastic_u` (plane stress): ``(N, 2)``,
+    from the exact Hessians (``(lambda + mu) grad div u + mu lap u``)."""
+    from kinn.pde.elasticity import lame
+
+    lam, mu = lame(ELASTIC_E, ELASTIC_NU, "stress")
+    one = lambda p: _elastic_u(p[None])[0]  # noqa: E731
+    H = torch.vmap(torch.func.hessian(one))(x.detach().to(torch.float64))  # (N, 2, 2, 2)
+    grad_div = torch.einsum("naai->ni", H)
+    lap = torch.einsum("nijj->ni", H)
+    return -((lam + mu) * grad_div + mu * lap).to(x.dtype)
+
+
+def elasticity2d_energy_case(n: int = 40) -> Case:
+    """Plane stress on the unit square with a body force, clamped on the whole boundary;
+    energy ``integral(psi(eps(u)) - b . u)`` on a Gauss ``n x n`` rule."""
+    from kinn.pde import Energy
+    from kinn.pde.elasticity import equilibrium, lame, linear_elastic
+
+    names = ("ux", "uy")
+    exact = {"ux": lambda x: _elastic_u(x)[:, 0], "uy": lambda x: _elastic_u(x)[:, 1]}
+    ev = lambda: _exact_set(_grid([0, 0], [1, 1], [120, 120]), exact)  # noqa: E731
+    psi = linear_elastic(ELASTIC_E, ELASTIC_NU, names, "stress")
+    div_sigma = equilibrium(ELASTIC_E, ELASTIC_NU, names, "stress")
+
+    def build():
+        problem = Problem(
+            name="elasticity2d",
+            geometry=Rectangle([0, 0], [1, 1]),
+            inputs=("x", "y"),
+            fields=names,
+            terms=[
+                Energy(lambda x, u: psi(x, u) - (_elastic_force(x) * u.vector(names)).sum(1), n=n),
+                Residual(lambda x, u: div_sigma(x, u) + _elastic_force(x), name="equilibrium"),
+                Dirichlet("boundary", 0.0, fields=names, hard=True),
+            ],
+            default_form="energy",
+        )
+        return _with_dense(problem, ev, _elastic_u)
+
+    def dde_problem(dde):
+        lam, mu = lame(ELASTIC_E, ELASTIC_NU, "stress")
+
+        def pde(x, y):
+            h = lambda c, i, j: dde.grad.hessian(y, x, component=c, i=i, j=j)  # noqa: E731
+            b = _elastic_force(x.detach())
+            return [
+                (lam + 2 * mu) * h(0, 0, 0) + mu * h(0, 1, 1) + (lam + mu) * h(1, 0, 1) + b[:, :1],
+                (lam + 2 * mu) * h(1, 1, 1) + mu * h(1, 0, 0) + (lam + mu) * h(0, 0, 1) + b[:, 1:],
+            ]
+
+        return {
+            "geom": dde.geometry.Rectangle([0, 0], [1, 1]),
+            "pde": pde,
+            "bcs": [],
+            "num_domain": 1024,
+            "num_boundary": 0,
+            "transform": lambda x, y: x[:, :1] * (1 - x[:, :1]) * x[:, 1:] * (1 - x[:, 1:]) * y,
+        }
+
+    return Case(
+        "elasticity2d_energy",
+        "energy form; coupled system (elasticity)",
+        build,
+        "energy",
+        {"quadrature": ("gauss", n)},
+        ev,
+        dde_problem,
+        names,
+        f"manufactured plane stress (E = 1, nu = 0.3), clamped unit square, Gauss {n}x{n} "
+        "(Deep Energy Method); DeepXDE: strong form",
+    )
+
+
 # ---- inverse -----------------------------------------------------------------------------
 
 
@@ -957,6 +1042,7 @@ CASES = {
         wave1d_case(),
         kovasznay_case(),
         poisson2d_energy_case(),
+        elasticity2d_energy_case(),
         plate_hole_case(),
         inverse_diffusion_case(),
     )

@@ -132,7 +132,10 @@ def build_network(node: Any, in_dim: int, out_dim: int) -> tuple[torch.nn.Module
 
 
 def build_trainer(node: Any, model, objective, *, resample_every, out_dir: Path):
-    """A :class:`kinn.train.Trainer` from ``trainer`` (a ``_partial_`` target) and its stages."""
+    """A :class:`kinn.train.Trainer` from ``trainer`` (a ``_partial_`` target) and its stages;
+    ``trainer.energy_guard=true`` adds :func:`kinn.train.recipes.energy_guards`."""
+    from kinn.train.recipes import energy_guards
+
     spec = plain(node)
     stages = []
     for i, stage in enumerate(spec.pop("stages", [])):
@@ -144,7 +147,8 @@ def build_trainer(node: Any, model, objective, *, resample_every, out_dir: Path)
     if not spec.get("_partial_", False):
         raise ConfigError("trainer._partial_=false: expected true (the app supplies the model)")
     path = spec.pop("_target_")
-    given = ("stages", "resample_every", "out_dir")
+    guard = bool(spec.pop("energy_guard", False))
+    given = ("stages", "resample_every", "out_dir", "callbacks")
     build = make("trainer", path, spec, given)  # a functools.partial of the Trainer
     return call(
         "trainer",
@@ -155,5 +159,6 @@ def build_trainer(node: Any, model, objective, *, resample_every, out_dir: Path)
             "stages": stages,
             "resample_every": resample_every,
             "out_dir": out_dir,
+            "callbacks": energy_guards(model, objective) if guard else [],
         },
     )

@@ -83,6 +83,8 @@ class TrainerConfig:
     max_grad_norm: float | None = None
     early_stopping: dict[str, Any] | None = None
     distributed: bool = False  # train on the ranks torchrun starts (see docs/app.md)
+    # energy form: refine the quadrature (or stop) when the network starts to fit the rule
+    energy_guard: bool = False
 
 
 @dataclass

@@ -114,6 +114,7 @@ class PDEObjective(Objective):
         self.causal = None if causal is None else float(causal)
         self.causal_weights: dict[str, torch.Tensor] = {}  # (CAUSAL_CHUNKS,) per term
         self._fine: dict[str, dict] = {}  # energy terms on the guard's finer rule
+        self.refine = 1  # the energy terms' rule is refined this many times per direction
         self._warned = False
         self.points: dict[str, dict] = {}
         self.lam: dict[str, torch.Tensor] = {}
@@ -129,8 +130,8 @@ class PDEObjective(Objective):
         }
 
     # ---- points ------------------------------------------------------------------------------
-    def _draw(self, seed: int, first: bool = False) -> None:
-        sampling = Sampling(
+    def _sampling(self, seed: int) -> Sampling:
+        return Sampling(
             self.problem.geometry,
             self.n_interior,
             self.n_boundary,
@@ -139,12 +140,17 @@ class PDEObjective(Objective):
             self.quadrature,
             torch.float64,
         )
+
+    def _draw(self, seed: int, first: bool = False) -> None:
+        sampling = self._sampling(seed)
         for name, term in zip(self.names, self.terms):
             if first:
                 self.redraws[name] = term.redraws(sampling, self.form)
             if first or self.redraws[name]:
                 if not first and isinstance(term, Residual) and self._adapts(term):
                     pts = {"x": self._rad(term, sampling)}
+                elif self.refine > 1 and hasattr(term, "integrals"):
+                    pts = term.points(sampling, self.form, refine=self.refine)  # type: ignore[call-arg]
                 else:
                     pts = term.points(sampling, self.form)
                 self.points[name] = {k: v.to(self.device, self.dtype) for k, v in pts.items()}
@@ -381,21 +387,13 @@ class PDEObjective(Objective):
         term name. A network that fits the rule instead of the physics (its energy falls
         below what the rule can resolve) shows a gap far above the rule's own error."""
         ctx = _Context(self.problem, self._model(model), self.derivatives)
-        sampling = Sampling(
-            self.problem.geometry,
-            self.n_interior,
-            self.n_boundary,
-            self.sampler,
-            self.seed,
-            self.quadrature,
-            torch.float64,
-        )
+        sampling = self._sampling(self.seed)
         gaps = {}
         for name, term in zip(self.names, self.terms):
             if not hasattr(term, "integrals"):
                 continue
             if name not in self._fine:
-                fine = term.points(sampling, self.form, refine=2)  # type: ignore[call-arg]
+                fine = term.points(sampling, self.form, refine=2 * self.refine)  # type: ignore[call-arg]
                 self._fine[name] = {k: v.to(self.device, self.dtype) for k, v in fine.items()}
             with torch.enable_grad():
                 coarse, _ = term.integrals(ctx, self.points[name])
@@ -403,6 +401,21 @@ class PDEObjective(Objective):
             gap = (coarse - fine).detach().abs() / scale.detach().clamp_min(1e-300)
             gaps[name] = float(gap)
         return gaps
+
+    def refine_quadrature(self) -> None:
+        """Train the energy terms on the finer rule :meth:`energy_gap` compares with (twice
+        the points per direction; Monte Carlo: 2^d times the points) from now on; the gap is
+        then measured against a rule finer again. Other terms keep their points."""
+        if self.comm is not None:
+            raise RuntimeError("refine_quadrature() on a sharded objective: not supported")
+        self.refine *= 2
+        self._fine = {}
+        sampling = self._sampling(self.seed)
+        for name, term in zip(self.names, self.terms):
+            if hasattr(term, "integrals"):
+                pts = term.points(sampling, self.form, refine=self.refine)  # type: ignore[call-arg]
+                self.points[name] = {k: v.to(self.device, self.dtype) for k, v in pts.items()}
+                self.lam.pop(name, None)
 
     def _guard(self, model: nn.Module) -> dict[str, float]:
         """The ``energy_gap_<term>`` metrics; warns once when one exceeds ``energy_guard``."""
@@ -429,7 +442,12 @@ class PDEObjective(Objective):
         lam = self.lam
         if self.comm is not None:
             lam = {k: self.comm.gather_rows(v) for k, v in lam.items()}
-        return {"points": self.points, "lam": lam, "causal": dict(self.causal_weights)}
+        return {
+            "points": self.points,
+            "lam": lam,
+            "causal": dict(self.causal_weights),
+            "refine": self.refine,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.points = {
@@ -439,6 +457,8 @@ class PDEObjective(Objective):
         self.lam = {k: v.to(self.device, self.dtype) for k, v in state["lam"].items()}
         causal = state.get("causal", {})  # absent in checkpoints of earlier versions
         self.causal_weights = {k: v.to(self.device, self.dtype) for k, v in causal.items()}
+        if state.get("refine", 1) != self.refine:
+            self.refine, self._fine = state.get("refine", 1), {}
         if self.comm is not None:
             self.lam = {k: v[self.comm.block(len(v))] for k, v in self.lam.items()}
 

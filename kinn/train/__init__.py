@@ -12,14 +12,15 @@ second-order optimizers behind the stages live in :mod:`kinn.train.optim`.
 from kinn.train.checkpoint import seed_everything
 from kinn.train.distributed import init_distributed
 from kinn.train.objective import Objective
-from kinn.train.recipes import EnergyGuard, accurate, accurate_stages
+from kinn.train.recipes import EnergyGuard, accurate, accurate_stages, energy_guards
 from kinn.train.result import Evaluation, Result
 from kinn.train.stages import Stage
-from kinn.train.trainer import DivergenceError, Trainer, TrainResult
+from kinn.train.trainer import RESTART, DivergenceError, Trainer, TrainResult
 from kinn.train.validation import field_errors
 from kinn.train.weighting import residual_point_weights
 
 __all__ = [
+    "RESTART",
     "DivergenceError",
     "EnergyGuard",
     "Evaluation",
@@ -30,6 +31,7 @@ __all__ = [
     "Trainer",
     "accurate",
     "accurate_stages",
+    "energy_guards",
     "field_errors",
     "init_distributed",
     "residual_point_weights",

@@ -21,7 +21,7 @@ from torch import nn
 
 from kinn.train.objective import Objective
 from kinn.train.stages import Stage
-from kinn.train.trainer import Trainer
+from kinn.train.trainer import RESTART, Trainer
 
 ADAM_STEPS = 2000
 ADAM_LR = 5e-3
@@ -80,28 +80,49 @@ def accurate(
             f"stages must not be given to accurate() (it chooses them), got {options['stages']!r}"
         )
     options = {"dtype": "float64", "validate_every": 50, "checkpoint_every": 500, **options}
-    tolerance = getattr(objective, "energy_guard", None)
-    if tolerance is not None and getattr(objective, "form", None) == "energy":
-        guard = EnergyGuard(model, objective, tolerance)
-        options["callbacks"] = [*options.get("callbacks", ()), guard]
+    options["callbacks"] = [*options.get("callbacks", ()), *energy_guards(model, objective)]
     stages = accurate_stages(adam_steps=adam_steps, polish_steps=polish_steps)
     return Trainer(model, objective, stages, out_dir=out_dir, **options)
+
+
+def energy_guards(model: nn.Module, objective: Objective) -> list[EnergyGuard]:
+    """``[EnergyGuard(...)]`` for an energy-form objective with an ``energy_guard``
+    tolerance, else ``[]``: the callbacks :func:`accurate` (and the app's
+    ``trainer.energy_guard=true``) add."""
+    tolerance = getattr(objective, "energy_guard", None)
+    if tolerance is None or getattr(objective, "form", None) != "energy":
+        return []
+    return [EnergyGuard(model, objective, tolerance)]
 
 
 class EnergyGuard:
     """A trainer callback for the energy form: at every validation row that holds
     ``energy_gap_<term>`` metrics (see :meth:`kinn.pde.PDEObjective.energy_gap`), keep a
-    copy of the parameters while every gap is within ``tolerance``; once one exceeds it,
-    put the last good parameters back and stop the run (``stop_reason="callback"``), with
-    a warning. The optimizer has then started to lower the energy by fitting the
-    quadrature points, not the physics; :func:`accurate` adds it in the energy form."""
+    copy of the parameters while every gap is within ``tolerance``. Once one exceeds it the
+    optimizer has started to lower the energy by fitting the quadrature points, not the
+    physics: the guard puts the last good parameters back and, ``refinements`` times at
+    most, trains on from there on the finer rule (the objective's ``refine_quadrature``; the
+    optimizer restarts), else stops the run (``stop_reason="callback"``), with a warning
+    each time. :func:`accurate` adds it in the energy form.
 
-    def __init__(self, model: nn.Module, objective: Objective, tolerance: float):
+    Args:
+        model, objective: the trainer's.
+        tolerance: the largest gap accepted (the objective's ``energy_guard``).
+        refinements: how many times the rule may be refined (each doubles the points per
+            direction: 4x the points in 2-D); 0 only stops.
+    """
+
+    def __init__(
+        self, model: nn.Module, objective: Objective, tolerance: float, refinements: int = 2
+    ):
+        if isinstance(refinements, bool) or not isinstance(refinements, int) or refinements < 0:
+            raise ValueError(f"refinements must be an integer >= 0, got {refinements!r}")
         self.model, self.objective, self.tolerance = model, objective, float(tolerance)
+        self.refinements = refinements
         self.good: tuple[dict, list] | None = None
         self.good_step: int | None = None
 
-    def __call__(self, row: dict) -> bool:
+    def __call__(self, row: dict) -> bool | str:
         gaps = {k: v for k, v in row.items() if k.startswith("energy_gap_")}
         if not gaps:
             return False
@@ -119,10 +140,18 @@ class EnergyGuard:
                 p.data.copy_(value)
             where = f"parameters of step {self.good_step} restored"
         worst = max(gaps, key=lambda k: gaps[k])
+        refine = getattr(self.objective, "refine_quadrature", None)
+        sharded = getattr(self.objective, "comm", None) is not None
+        refined = getattr(self.objective, "refine", 1)  # kept in the objective's checkpoint
+        going_on = refine is not None and not sharded and refined < 2**self.refinements
+        what = "training goes on with the rule refined" if going_on else "training stopped"
         warnings.warn(
             f"{worst}={gaps[worst]:.2e} at step {row['step']} exceeds energy_guard="
-            f"{self.tolerance:g}: training stopped, {where}",
+            f"{self.tolerance:g}: {where}, {what}",
             RuntimeWarning,
             stacklevel=2,
         )
-        return True
+        if not going_on or refine is None:
+            return True
+        refine()
+        return RESTART

@@ -31,6 +31,7 @@ from kinn.train.stages import Stage
 from kinn.train.weighting import TermWeights
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+RESTART = "restart"  # a callback's answer: parameters or objective changed, restart the optimizer
 
 
 class DivergenceError(RuntimeError):
@@ -102,8 +103,11 @@ class Trainer:
         progress: show a one-line progress display on stderr (only when it is a TTY).
         max_grad_norm: clip the total gradient norm to this value in first-order stages
             (a line search and curvature pairs need the loss's true gradient).
-        callbacks: callables ``cb(row) -> bool | None`` run after each history row;
-            returning ``True`` stops the run.
+        callbacks: callables ``cb(row)`` run after each history row; returning ``True``
+            stops the run, returning ``RESTART`` (``"restart"``) says the callback changed
+            the parameters or the objective (e.g. :class:`EnergyGuard` refining the
+            quadrature): the optimizer forgets its state (moments, curvature pairs) and the
+            stage goes on; ``None``/``False`` change nothing.
         distributed: train on every rank of the initialised ``torch.distributed`` process
             group (see :func:`kinn.train.init_distributed`). An objective with ``shard``
             keeps one share of the points per rank; loss terms and gradients are summed
@@ -131,7 +135,7 @@ class Trainer:
         early_stopping: dict | None = None,
         progress: bool = True,
         max_grad_norm: float | None = None,
-        callbacks: Iterable[Callable[[dict], bool | None]] = (),
+        callbacks: Iterable[Callable[[dict], bool | str | None]] = (),
         distributed: bool = False,
     ):
         if not isinstance(model, nn.Module):
@@ -494,9 +498,11 @@ class Trainer:
             if es is not None and should_stop(run.stopper, row, es, validate):
                 reason = "early_stopping"
             if self.callbacks:
-                stops = self._on_main(lambda: [cb(dict(row)) is True for cb in self.callbacks])
-                if True in stops:
+                said = self._on_main(lambda: [_said(cb, dict(row)) for cb in self.callbacks])
+                if True in said:
                     reason = "callback"
+                elif RESTART in said:
+                    opt.state.clear()  # the next step starts the optimizer afresh
         every = self.checkpoint_every is not None and run.step % self.checkpoint_every == 0
         if self.out_dir is not None and (every or stage_end or reason != "completed"):
             path = self._save(run, opt, sched, generator, self.out_dir / "last.pt")
@@ -595,6 +601,19 @@ class Trainer:
             "offending term (weights=...)."
         )
         return DivergenceError(message, step, run.stage, what, run.last_checkpoint)
+
+
+def _said(callback: Callable[[dict], object], row: dict) -> bool | str | None:
+    """What ``callback(row)`` asks for: ``True`` (stop), ``RESTART`` or ``None``."""
+    answer = callback(row)
+    if answer is True or answer == RESTART:
+        return answer  # type: ignore[return-value]
+    if answer is None or answer is False:
+        return None
+    raise ValueError(
+        f"callback {callback!r} returned {answer!r}: expected True (stop), {RESTART!r} "
+        "(restart the optimizer) or None"
+    )
 
 
 def _extend_grids(model: nn.Module, grid: int) -> bool:

@@ -45,3 +45,44 @@ def test_monte_carlo_rules_are_checked_against_a_larger_fresh_draw(f64):
 def test_energy_guard_must_be_positive_or_none():
     with pytest.raises(ValueError, match="energy_guard must be a positive number or None, got 0"):
         _objective(("gauss", 4), energy_guard=0)
+
+
+def test_refining_trains_on_the_finer_rule_and_checks_against_one_finer_again(f64):
+    model, objective = _objective(("gauss", 6))
+    assert len(objective.points["energy"]["x"]) == 36
+    objective.energy_gap(model)
+    objective.refine_quadrature()
+    assert objective.refine == 2 and len(objective.points["energy"]["x"]) == 144
+    objective.energy_gap(model)
+    assert len(objective._fine["energy"]["x"]) == 576
+    # the refinement is part of the objective's state: a resumed run trains on the same rule
+    _, again = _objective(("gauss", 6))
+    again.load_state_dict(objective.state_dict())
+    assert again.refine == 2
+    assert torch.equal(again.points["energy"]["x"], objective.points["energy"]["x"])
+    assert again.energy_gap(model) == objective.energy_gap(model)
+
+
+def test_the_guard_refines_the_rule_twice_then_stops(f64):
+    from kinn.train import EnergyGuard
+    from kinn.train.trainer import RESTART
+
+    model, objective = _objective(("gauss", 4))
+    guard = EnergyGuard(model, objective, 1e-3)
+    assert guard({"step": 10, "energy_gap_energy": 1e-5}) is False
+    good = [p.detach().clone() for p in model.parameters()]
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    with pytest.warns(RuntimeWarning, match="step 20 .*step 10 restored, training goes on"):
+        assert guard({"step": 20, "energy_gap_energy": 0.5}) == RESTART
+    assert all(torch.equal(p, g) for p, g in zip(model.parameters(), good))
+    assert objective.refine == 2 and len(objective.points["energy"]["x"]) == 64
+    with pytest.warns(RuntimeWarning, match="training goes on"):
+        assert guard({"step": 30, "energy_gap_energy": 0.5}) == RESTART
+    assert objective.refine == 4
+    with pytest.warns(RuntimeWarning, match="training stopped"):
+        assert guard({"step": 40, "energy_gap_energy": 0.5}) is True
+    assert objective.refine == 4
+    with pytest.raises(ValueError, match="refinements must be an integer >= 0, got -1"):
+        EnergyGuard(model, objective, 1e-3, refinements=-1)

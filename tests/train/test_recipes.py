@@ -133,3 +133,60 @@ def test_the_energy_guard_restores_the_last_good_parameters_and_stops():
     assert result.stop_reason == "callback" and result.steps == 6
     for p, good in zip(net.parameters(), seen[4]):
         assert torch.equal(p.detach(), good)
+
+
+def test_a_restart_from_a_callback_starts_the_optimizer_afresh(tmp_path):
+    from kinn.train.trainer import RESTART
+
+    torch.manual_seed(0)
+    net = torch.nn.Linear(1, 1)
+    x = torch.linspace(-1, 1, 8)[:, None]
+    fit = Objective.from_losses(lambda model: {"fit": ((model(x) - 2 * x) ** 2).mean()})
+    trainer = Trainer(
+        net,
+        fit,
+        [Stage("adam", 5, 1e-2)],
+        log_every=1,
+        validate_every=None,
+        out_dir=tmp_path,
+        progress=False,
+        callbacks=[lambda row: RESTART if row["step"] == 3 else None],
+    )
+    assert trainer.fit().steps == 5
+    state = torch.load(tmp_path / "last.pt", weights_only=False)["optimizer"]["state"]
+    assert [float(s["step"]) for s in state.values()] == [2.0, 2.0]  # steps 4 and 5 only
+
+
+def test_a_callback_answer_other_than_stop_or_restart_is_an_error():
+    net = torch.nn.Linear(1, 1)
+    fit = Objective.from_losses(lambda model: {"fit": model(torch.ones(1, 1)).pow(2).sum()})
+    trainer = Trainer(
+        net,
+        fit,
+        [Stage("adam", 2)],
+        log_every=1,
+        progress=False,
+        validate_every=None,
+        callbacks=[lambda row: 5],
+    )
+    with pytest.raises(ValueError, match="returned 5: expected True .*'restart'"):
+        trainer.fit()
+
+
+@pytest.mark.parametrize("form, guarded", [("energy", True), ("strong", False)])
+def test_the_app_preset_guards_energy_forms_as_the_python_recipe_does(tmp_path, form, guarded):
+    from omegaconf import OmegaConf
+
+    from kinn.app.build import build_trainer
+    from kinn.train import EnergyGuard
+
+    spec = yaml.safe_load((CONF / "trainer" / "accurate.yaml").read_text())
+    spec.pop("defaults")
+    node = OmegaConf.create({"_target_": "kinn.train.Trainer", "_partial_": True, **spec})
+    net = _network("kan", 2, 1)
+    objective = poisson2d().objective(net, form)
+    trainer = build_trainer(node, net, objective, resample_every=None, out_dir=tmp_path)
+    from_python = accurate(net, objective)
+    kinds = [type(cb) for cb in trainer.callbacks]
+    assert kinds == [type(cb) for cb in from_python.callbacks]
+    assert kinds == ([EnergyGuard] if guarded else [])
