@@ -21,6 +21,7 @@ ANALYTIC = [
     "klein_gordon",
     "wave1d",
     "kovasznay",
+    "elasticity2d_energy",
 ]
 
 
