@@ -149,12 +149,14 @@ def test_shipped_problems_solve_end_to_end_from_their_targets(capsys, tmp_path):
                 "trainer.stages.0.steps=3",
                 "sampler.n_interior=32",
                 f"hydra.run.dir={run}",
+                *(["form=strong"] if problem == "poisson1d" else []),  # a form from the config
             ]
         )
         out = capsys.readouterr().out
         assert code == 0
         metrics = json.loads((run / "metrics.json").read_text())
         assert metrics["problem"] == problem and "u" in metrics["rel_l2"]
+        assert f"| form={metrics['form']} |" in out  # the form's name, not its enum
         assert meshio.read(run / "fields.vtu").point_data["u_error"].ndim == 1
     assert metrics["form"] == "inverse" and set(metrics["identified"]) == {"k"}
     assert metrics["identified"]["k"]["true"] == 2.0 and "identified k =" in out
