@@ -225,7 +225,7 @@ def run_kinn(
                 history.append(entry)
 
         # the accurate recipe refines the rule of an energy run that starts fitting it
-        guards = energy_guards(wrapped, objective) if recipe == "accurate" else []
+        guards = energy_guards(wrapped, objective, total) if recipe == "accurate" else []
         trainer = Trainer(
             wrapped,
             objective,

@@ -162,6 +162,8 @@ def build_trainer(node: Any, model, objective, *, resample_every, out_dir: Path)
             "stages": stages,
             "resample_every": resample_every,
             "out_dir": out_dir,
-            "callbacks": energy_guards(model, objective) if guard else [],
+            "callbacks": energy_guards(model, objective, sum(s.steps for s in stages))
+            if guard
+            else [],
         },
     )

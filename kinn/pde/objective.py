@@ -386,11 +386,24 @@ class PDEObjective(Objective):
         times the points, another draw): ``|E_rule - E_fine| / integral |density|``, by
         term name. A network that fits the rule instead of the physics (its energy falls
         below what the rule can resolve) shows a gap far above the rule's own error."""
+        return self._on_finer_rule(model)[0]
+
+    def fine_energy(self, model: nn.Module) -> float:
+        """The objective's total (weighted sum of its terms) with every energy integral taken
+        on the finer rule of :meth:`energy_gap`, the other terms on their own points: the
+        best estimate of the true energy, which training should lower (Ritz)."""
+        return self._on_finer_rule(model)[1]
+
+    def _on_finer_rule(self, model: nn.Module) -> tuple[dict[str, float], float]:
         ctx = _Context(self.problem, self._model(model), self.derivatives)
         sampling = self._sampling(self.seed)
-        gaps = {}
+        gaps, total = {}, 0.0
         for name, term in zip(self.names, self.terms):
             if not hasattr(term, "integrals"):
+                with torch.enable_grad():
+                    total += self.weights[name] * float(
+                        term.loss(ctx, self.points[name], self.form).detach()
+                    )
                 continue
             if name not in self._fine:
                 fine = term.points(sampling, self.form, refine=2 * self.refine)  # type: ignore[call-arg]
@@ -400,7 +413,8 @@ class PDEObjective(Objective):
                 fine, scale = term.integrals(ctx, self._fine[name])
             gap = (coarse - fine).detach().abs() / scale.detach().clamp_min(1e-300)
             gaps[name] = float(gap)
-        return gaps
+            total += self.weights[name] * float(fine.detach())
+        return gaps, total
 
     def refine_quadrature(self) -> None:
         """Train the energy terms on the finer rule :meth:`energy_gap` compares with (twice
@@ -418,8 +432,9 @@ class PDEObjective(Objective):
                 self.lam.pop(name, None)
 
     def _guard(self, model: nn.Module) -> dict[str, float]:
-        """The ``energy_gap_<term>`` metrics; warns once when one exceeds ``energy_guard``."""
-        gaps = self.energy_gap(model)
+        """The ``energy_gap_<term>`` metrics and ``energy_fine`` (:meth:`fine_energy`); warns
+        once when a gap exceeds ``energy_guard``."""
+        gaps, fine = self._on_finer_rule(model)
         limit = float("inf") if self.energy_guard is None else self.energy_guard
         bad = {k: v for k, v in gaps.items() if v > limit}
         if bad and not self._warned:
@@ -433,7 +448,7 @@ class PDEObjective(Objective):
                 RuntimeWarning,
                 stacklevel=2,
             )
-        return {f"energy_gap_{k}": v for k, v in gaps.items()}
+        return {**{f"energy_gap_{k}": v for k, v in gaps.items()}, "energy_fine": fine}
 
     # ---- state -------------------------------------------------------------------------------
     def state_dict(self) -> dict:

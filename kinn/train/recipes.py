@@ -13,6 +13,7 @@ update). It needs nothing of the network (KAN, Chebyshev KAN, MLP) nor of the fo
 from __future__ import annotations
 
 import copy
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -80,65 +81,96 @@ def accurate(
             f"stages must not be given to accurate() (it chooses them), got {options['stages']!r}"
         )
     options = {"dtype": "float64", "validate_every": 50, "checkpoint_every": 500, **options}
-    options["callbacks"] = [*options.get("callbacks", ()), *energy_guards(model, objective)]
     stages = accurate_stages(adam_steps=adam_steps, polish_steps=polish_steps)
+    guards = energy_guards(model, objective, final_step=sum(s.steps for s in stages))
+    options["callbacks"] = [*options.get("callbacks", ()), *guards]
     return Trainer(model, objective, stages, out_dir=out_dir, **options)
 
 
-def energy_guards(model: nn.Module, objective: Objective) -> list[EnergyGuard]:
+def energy_guards(
+    model: nn.Module, objective: Objective, final_step: int | None = None
+) -> list[EnergyGuard]:
     """``[EnergyGuard(...)]`` for an energy-form objective with an ``energy_guard``
     tolerance, else ``[]``: the callbacks :func:`accurate` (and the app's
-    ``trainer.energy_guard=true``) add."""
+    ``trainer.energy_guard=true``) add; ``final_step`` is the run's last step."""
     tolerance = getattr(objective, "energy_guard", None)
     if tolerance is None or getattr(objective, "form", None) != "energy":
         return []
-    return [EnergyGuard(model, objective, tolerance)]
+    return [EnergyGuard(model, objective, tolerance, final_step=final_step)]
 
 
 class EnergyGuard:
-    """A trainer callback for the energy form: at every validation row that holds
-    ``energy_gap_<term>`` metrics (see :meth:`kinn.pde.PDEObjective.energy_gap`), keep a
-    copy of the parameters while every gap is within ``tolerance``. Once one exceeds it the
-    optimizer has started to lower the energy by fitting the quadrature points, not the
-    physics: the guard puts the last good parameters back and, ``refinements`` times at
-    most, trains on from there on the finer rule (the objective's ``refine_quadrature``; the
-    optimizer restarts), else stops the run (``stop_reason="callback"``), with a warning
-    each time. :func:`accurate` adds it in the energy form.
+    """A trainer callback for the energy form. At every validation row that holds
+    ``energy_gap_<term>`` metrics (see :meth:`kinn.pde.PDEObjective.energy_gap`) it keeps a
+    copy of the parameters with the lowest ``energy_fine`` (the energy on the finer rule,
+    the best estimate of the true one) among those whose gaps are all within
+    ``tolerance``. Once a gap exceeds it the optimizer has started to lower the energy by
+    fitting the quadrature points, not the physics: the guard puts the kept parameters back
+    and, ``refinements`` times at most, trains on from there on the finer rule (the
+    objective's ``refine_quadrature``; the optimizer restarts), else stops the run
+    (``stop_reason="callback"``), with a warning each time. At ``final_step``, if the
+    parameters' energy on the finer rule is above the kept one (the rule was fitted by less
+    than the tolerance, yet fitted: the true energy rose while the training energy fell),
+    the kept parameters are put back, with a warning. :func:`accurate` adds it in the
+    energy form.
 
     Args:
         model, objective: the trainer's.
         tolerance: the largest gap accepted (the objective's ``energy_guard``).
         refinements: how many times the rule may be refined (each doubles the points per
             direction: 4x the points in 2-D); 0 only stops.
+        final_step: the run's last step (``None``: no check at the end).
     """
 
     def __init__(
-        self, model: nn.Module, objective: Objective, tolerance: float, refinements: int = 2
+        self,
+        model: nn.Module,
+        objective: Objective,
+        tolerance: float,
+        refinements: int = 2,
+        final_step: int | None = None,
     ):
         if isinstance(refinements, bool) or not isinstance(refinements, int) or refinements < 0:
             raise ValueError(f"refinements must be an integer >= 0, got {refinements!r}")
         self.model, self.objective, self.tolerance = model, objective, float(tolerance)
-        self.refinements = refinements
+        self.refinements, self.final_step = refinements, final_step
         self.good: tuple[dict, list] | None = None
         self.good_step: int | None = None
+        self.good_energy = math.inf
+
+    def _keep(self, step: int, energy: float) -> None:
+        params = list(self.objective.parameters())
+        state = copy.deepcopy(self.model.state_dict())
+        self.good = (state, [p.detach().clone() for p in params])
+        self.good_step, self.good_energy = step, energy
+
+    def _restore(self) -> str:
+        if self.good is None:
+            return "no earlier validation to return to"
+        state, values = self.good
+        self.model.load_state_dict(state)
+        for p, value in zip(self.objective.parameters(), values):
+            p.data.copy_(value)
+        return f"parameters of step {self.good_step} restored"
 
     def __call__(self, row: dict) -> bool | str:
         gaps = {k: v for k, v in row.items() if k.startswith("energy_gap_")}
         if not gaps:
             return False
-        params = list(self.objective.parameters())
+        energy = float(row.get("energy_fine", math.nan))
         if max(gaps.values()) <= self.tolerance:
-            state = copy.deepcopy(self.model.state_dict())
-            self.good = (state, [p.detach().clone() for p in params])
-            self.good_step = row["step"]
+            if self.good is None or not energy > self.good_energy:  # NaN: no energy, keep
+                self._keep(row["step"], energy)
+            elif self.final_step is not None and row["step"] >= self.final_step:
+                warnings.warn(
+                    f"energy on the finer rule at the last step {row['step']} ({energy:.12g}) "
+                    f"is above step {self.good_step}'s ({self.good_energy:.12g}): the network "
+                    f"fitted the rule; {self._restore()}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
             return False
-        where = "no earlier validation to return to"
-        if self.good is not None:
-            state, values = self.good
-            self.model.load_state_dict(state)
-            for p, value in zip(params, values):
-                p.data.copy_(value)
-            where = f"parameters of step {self.good_step} restored"
+        where = self._restore()
         worst = max(gaps, key=lambda k: gaps[k])
         refine = getattr(self.objective, "refine_quadrature", None)
         sharded = getattr(self.objective, "comm", None) is not None

@@ -86,3 +86,31 @@ def test_the_guard_refines_the_rule_twice_then_stops(f64):
     assert objective.refine == 4
     with pytest.raises(ValueError, match="refinements must be an integer >= 0, got -1"):
         EnergyGuard(model, objective, 1e-3, refinements=-1)
+
+
+def test_the_fine_energy_is_the_objective_on_the_finer_rule(f64):
+    model, objective = _objective(("gauss", 6))
+    _, finer = _objective(("gauss", 6))
+    finer.refine_quadrature()
+    expected = float(sum(finer.losses(model).values()))
+    assert objective.fine_energy(model) == pytest.approx(expected, rel=1e-12)
+    assert objective.validate(model)["energy_fine"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_guard_keeps_the_lowest_fine_energy_and_puts_it_back_at_the_end(f64):
+    from kinn.train import EnergyGuard
+
+    model, objective = _objective(("gauss", 6))
+    guard = EnergyGuard(model, objective, 1e-3, final_step=30)
+    snapshots = {}
+    for step, energy in ((10, -1.0), (20, -0.9), (30, -0.95)):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.01)
+        snapshots[step] = [p.detach().clone() for p in model.parameters()]
+        row = {"step": step, "energy_gap_energy": 1e-5, "energy_fine": energy}
+        if step < 30:
+            assert guard(row) is False
+    with pytest.warns(RuntimeWarning, match=r"last step 30 \(-0.95\) is above step 10's \(-1\)"):
+        assert guard(row) is False
+    assert all(torch.equal(p, g) for p, g in zip(model.parameters(), snapshots[10]))
