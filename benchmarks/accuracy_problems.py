@@ -90,6 +90,23 @@ def _with_dense(problem: Problem, evaluation, exact=None) -> Problem:
     return problem
 
 
+def _square_zero(x, y):
+    """DeepXDE's output transform for ``u = 0`` on the unit square's boundary."""
+    return x[:, :1] * (1 - x[:, :1]) * x[:, 1:] * (1 - x[:, 1:]) * y
+
+
+def _dde_unit_square(dde, pde, num_domain: int) -> dict:
+    """A DeepXDE problem on the unit square with ``u = 0`` imposed by the output transform."""
+    return {
+        "geom": dde.geometry.Rectangle([0, 0], [1, 1]),
+        "pde": pde,
+        "bcs": [],
+        "num_domain": num_domain,
+        "num_boundary": 0,
+        "transform": _square_zero,
+    }
+
+
 # ---- smooth Poisson ----------------------------------------------------------------------
 
 
@@ -107,14 +124,7 @@ def poisson2d_case() -> Case:
             lap = dde.grad.hessian(y, x, i=0, j=0) + dde.grad.hessian(y, x, i=1, j=1)
             return -lap - 2 * PI**2 * _sin2(x)[:, None]
 
-        return {
-            "geom": dde.geometry.Rectangle([0, 0], [1, 1]),
-            "pde": pde,
-            "bcs": [],
-            "num_domain": 1024,
-            "num_boundary": 0,
-            "transform": lambda x, y: x[:, :1] * (1 - x[:, :1]) * x[:, 1:] * (1 - x[:, 1:]) * y,
-        }
+        return _dde_unit_square(dde, pde, 1024)
 
     return Case(
         "poisson2d",
@@ -309,14 +319,7 @@ def boundary_layer_2d_case(eps: float = 0.05) -> Case:
             lap = dde.grad.hessian(y, x, i=0, j=0) + dde.grad.hessian(y, x, i=1, j=1)
             return -eps * lap + dde.grad.jacobian(y, x, i=0, j=0) - f(x)[:, None]
 
-        return {
-            "geom": dde.geometry.Rectangle([0, 0], [1, 1]),
-            "pde": pde,
-            "bcs": [],
-            "num_domain": 1024,
-            "num_boundary": 0,
-            "transform": lambda x, y: x[:, :1] * (1 - x[:, :1]) * x[:, 1:] * (1 - x[:, 1:]) * y,
-        }
+        return _dde_unit_square(dde, pde, 1024)
 
     return Case(
         "boundary_layer_2d",
@@ -407,14 +410,7 @@ def helmholtz2d_case(n: int = 2) -> Case:
             lap = dde.grad.hessian(y, x, i=0, j=0) + dde.grad.hessian(y, x, i=1, j=1)
             return -lap - k0**2 * y - k0**2 * u(x)[:, None]
 
-        return {
-            "geom": dde.geometry.Rectangle([0, 0], [1, 1]),
-            "pde": pde,
-            "bcs": [],
-            "num_domain": 2048,
-            "num_boundary": 0,
-            "transform": lambda x, y: x[:, :1] * (1 - x[:, :1]) * x[:, 1:] * (1 - x[:, 1:]) * y,
-        }
+        return _dde_unit_square(dde, pde, 2048)
 
     return Case(
         "helmholtz2d",
@@ -957,14 +953,7 @@ def elasticity2d_energy_case(n: int = 40) -> Case:
                 (lam + 2 * mu) * h(1, 1, 1) + mu * h(1, 0, 0) + (lam + mu) * h(0, 0, 1) + b[:, 1:],
             ]
 
-        return {
-            "geom": dde.geometry.Rectangle([0, 0], [1, 1]),
-            "pde": pde,
-            "bcs": [],
-            "num_domain": 1024,
-            "num_boundary": 0,
-            "transform": lambda x, y: x[:, :1] * (1 - x[:, :1]) * x[:, 1:] * (1 - x[:, 1:]) * y,
-        }
+        return _dde_unit_square(dde, pde, 1024)
 
     return Case(
         "elasticity2d_energy",
@@ -1007,7 +996,7 @@ def inverse_diffusion_case() -> Case:
             "num_domain": 512,
             "num_boundary": 0,
             "anchors": xo.numpy(),
-            "transform": lambda x, y: x[:, :1] * (1 - x[:, :1]) * x[:, 1:] * (1 - x[:, 1:]) * y,
+            "transform": _square_zero,
             "variables": {"k": (raw, lambda r: float(torch.nn.functional.softplus(r)), K_TRUE)},
             "weights": [1.0, 100.0],
         }
