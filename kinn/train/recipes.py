@@ -29,6 +29,7 @@ ADAM_LR = 5e-3
 POLISH_STEPS = 100
 POLISH_ITER = 20  # quasi-Newton iterations per trainer step
 POLISH_HISTORY = 50  # L-BFGS curvature pairs
+ROUND_OFF = 1e-9  # relative energy differences the energy guard takes for noise
 
 
 def accurate_stages(
@@ -109,10 +110,10 @@ class EnergyGuard:
     and, ``refinements`` times at most, trains on from there on the finer rule (the
     objective's ``refine_quadrature``; the optimizer restarts), else stops the run
     (``stop_reason="callback"``), with a warning each time. At ``final_step``, if the
-    parameters' energy on the finer rule is above the kept one (the rule was fitted by less
-    than the tolerance, yet fitted: the true energy rose while the training energy fell),
-    the kept parameters are put back, with a warning. :func:`accurate` adds it in the
-    energy form.
+    parameters' energy on the finer rule is above the kept one by more than ``ROUND_OFF``
+    of it (the rule was fitted by less than the tolerance, yet fitted: the true energy rose
+    while the training energy fell), the kept parameters are put back, with a warning.
+    :func:`accurate` adds it in the energy form.
 
     Args:
         model, objective: the trainer's.
@@ -161,7 +162,11 @@ class EnergyGuard:
         if max(gaps.values()) <= self.tolerance:
             if self.good is None or not energy > self.good_energy:  # NaN: no energy, keep
                 self._keep(row["step"], energy)
-            elif self.final_step is not None and row["step"] >= self.final_step:
+            elif (
+                self.final_step is not None
+                and row["step"] >= self.final_step
+                and energy - self.good_energy > ROUND_OFF * abs(self.good_energy)
+            ):
                 warnings.warn(
                     f"energy on the finer rule at the last step {row['step']} ({energy:.12g}) "
                     f"is above step {self.good_step}'s ({self.good_energy:.12g}): the network "

@@ -114,3 +114,20 @@ def test_the_guard_keeps_the_lowest_fine_energy_and_puts_it_back_at_the_end(f64)
     with pytest.warns(RuntimeWarning, match=r"last step 30 \(-0.95\) is above step 10's \(-1\)"):
         assert guard(row) is False
     assert all(torch.equal(p, g) for p, g in zip(model.parameters(), snapshots[10]))
+
+
+def test_the_guard_takes_round_off_differences_at_the_end_for_noise(f64):
+    from kinn.train import EnergyGuard
+
+    model, objective = _objective(("gauss", 6))
+    guard = EnergyGuard(model, objective, 1e-3, final_step=20)
+    assert guard({"step": 10, "energy_gap_energy": 1e-5, "energy_fine": -2.64363618135}) is False
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.01)
+    final = [p.detach().clone() for p in model.parameters()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        row = {"step": 20, "energy_gap_energy": 1e-5, "energy_fine": -2.64363618133}
+        assert guard(row) is False
+    assert all(torch.equal(p, f) for p, f in zip(model.parameters(), final))
