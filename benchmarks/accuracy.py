@@ -54,15 +54,21 @@ def _scaled(steps: int, scale: float) -> int:
     return max(10, round(steps * scale))
 
 
-def recipe_default(scale: float) -> dict:
-    """The shipped ``trainer=adam_lbfgs`` config as the app runs it (float32 unless set)."""
-    cfg = _conf_trainer("adam_lbfgs")
+def _conf_recipe(name: str, scale: float) -> dict:
+    """The stages of ``conf/trainer/<name>.yaml`` (options flattened, steps scaled) and its
+    dtype (float32 where it sets none, as the app's schema)."""
+    cfg = _conf_trainer(name)
     stages = []
     for s in cfg["stages"]:
         s = dict(s)
         options = s.pop("options", None) or {}
         stages.append({**s, **options, "steps": _scaled(s["steps"], scale)})
     return {"stages": stages, "dtype": cfg.get("dtype", "float32")}
+
+
+def recipe_default(scale: float) -> dict:
+    """The shipped ``trainer=adam_lbfgs`` config as the app runs it (float32 unless set)."""
+    return _conf_recipe("adam_lbfgs", scale)
 
 
 def recipe_dde(scale: float) -> dict:
@@ -101,13 +107,7 @@ def recipe_study(scale: float) -> dict:
 
 def recipe_accurate(scale: float) -> dict:
     """The shipped ``trainer=accurate`` preset (``kinn.train.accurate``), float64."""
-    cfg = _conf_trainer("accurate")
-    stages = []
-    for s in cfg["stages"]:
-        s = dict(s)
-        options = s.pop("options", None) or {}
-        stages.append({**s, **options, "steps": _scaled(s["steps"], scale)})
-    return {"stages": stages, "dtype": cfg["dtype"]}
+    return _conf_recipe("accurate", scale)
 
 
 RECIPES = {

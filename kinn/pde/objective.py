@@ -141,6 +141,14 @@ class PDEObjective(Objective):
             torch.float64,
         )
 
+    def _rule(self, term: Term, sampling: Sampling, refine: int) -> dict[str, torch.Tensor]:
+        """The quadrature points and weights of energy term ``term``, its rule refined
+        ``refine`` times per direction, on the objective's device and dtype."""
+        return self._here(term.points(sampling, self.form, refine=refine))  # type: ignore[call-arg]
+
+    def _here(self, pts: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {k: v.to(self.device, self.dtype) for k, v in pts.items()}
+
     def _draw(self, seed: int, first: bool = False) -> None:
         sampling = self._sampling(seed)
         for name, term in zip(self.names, self.terms):
@@ -148,12 +156,11 @@ class PDEObjective(Objective):
                 self.redraws[name] = term.redraws(sampling, self.form)
             if first or self.redraws[name]:
                 if not first and isinstance(term, Residual) and self._adapts(term):
-                    pts = {"x": self._rad(term, sampling)}
-                elif self.refine > 1 and hasattr(term, "integrals"):
-                    pts = term.points(sampling, self.form, refine=self.refine)  # type: ignore[call-arg]
+                    self.points[name] = self._here({"x": self._rad(term, sampling)})
+                elif hasattr(term, "integrals"):
+                    self.points[name] = self._rule(term, sampling, self.refine)
                 else:
-                    pts = term.points(sampling, self.form)
-                self.points[name] = {k: v.to(self.device, self.dtype) for k, v in pts.items()}
+                    self.points[name] = self._here(term.points(sampling, self.form))
                 self.lam.pop(name, None)
         if self.comm is not None:
             self._check_shards()
@@ -406,8 +413,7 @@ class PDEObjective(Objective):
                     )
                 continue
             if name not in self._fine:
-                fine = term.points(sampling, self.form, refine=2 * self.refine)  # type: ignore[call-arg]
-                self._fine[name] = {k: v.to(self.device, self.dtype) for k, v in fine.items()}
+                self._fine[name] = self._rule(term, sampling, 2 * self.refine)
             with torch.enable_grad():
                 coarse, _ = term.integrals(ctx, self.points[name])
                 fine, scale = term.integrals(ctx, self._fine[name])
@@ -427,8 +433,7 @@ class PDEObjective(Objective):
         sampling = self._sampling(self.seed)
         for name, term in zip(self.names, self.terms):
             if hasattr(term, "integrals"):
-                pts = term.points(sampling, self.form, refine=self.refine)  # type: ignore[call-arg]
-                self.points[name] = {k: v.to(self.device, self.dtype) for k, v in pts.items()}
+                self.points[name] = self._rule(term, sampling, self.refine)
                 self.lam.pop(name, None)
 
     def _guard(self, model: nn.Module) -> dict[str, float]:
