@@ -42,8 +42,10 @@ class Case:
         points: ``objective()`` keywords: ``n_interior``, ``n_boundary``, ``quadrature``...
         evaluation: ``() -> (points (n, d) float64 array, {field: (n,) array})``.
         deepxde: ``(dde) -> dict`` with ``geom``, ``pde``, ``bcs``, ``num_domain``,
-            ``num_boundary``, ``num_initial``, ``transform``, ``variables``, ``weights``
-            (strong form; ``None`` when no DeepXDE version is written).
+            ``num_boundary``, ``num_initial``, ``transform``, ``variables``, ``weights``,
+            ``combine`` (``(points, outputs) -> {field: (n,)}`` where the network's outputs
+            are not the reference's fields) (strong form; ``None`` when no DeepXDE version
+            is written).
         metrics: fields whose mean relative L2 error is the headline ``err``.
         source: where the problem comes from.
     """

@@ -1,24 +1,30 @@
 """KINN's mode-III crack: Laplace's equation on ``[-1, 1]^2`` cut along ``y = 0, x < 0``;
 exact ``u = sqrt(r) sin(theta / 2)``, ``theta`` in ``(-pi, pi]``, Dirichlet values from it on the
-outer boundary, traction-free crack faces (``du/dy = 0``).
+outer boundary and, as in KINN's scripts, on the crack faces (``u = +-sqrt(r)``;
+``faces="dirichlet"``, the default), or traction-free crack faces (``du/dy = 0``,
+``faces="traction_free"``: the harder problem, where the network must find the jump).
 
 The cut is a slit: ``u`` jumps across it (``+sqrt(r)`` above, ``-sqrt(r)`` below), which no
-continuous network represents. The domain is therefore split at ``y = 0`` into an upper and
-a lower subdomain with one field each, ``u_upper`` and ``u_lower`` (the two outputs of the
-network), which must agree on the ligament ``y = 0, x > 0`` (the interface) and are free on
-the crack faces. The solution is ``u`` (a derived field): ``u_upper`` for ``y >= 0``,
-``u_lower`` below.
+continuous network represents. Two formulations:
 
-- energy form: ``integral |grad u|^2 / 2`` over both halves, by a degree-``n`` rule on
-  triangles whose edges follow ``y = 0`` (``quadrature="triangle"``) or by Monte Carlo points
-  (``quadrature="montecarlo"``), plus a penalty on ``u_upper - u_lower`` at the interface; the
-  crack faces are natural boundaries;
-- strong form (CPINN): ``lap u = 0`` in each half, continuity of ``u`` and of ``du/dy`` at
-  the interface, ``du/dy = 0`` on both crack faces.
+- one field ``u`` (default): ``u = G + D N`` with ``N`` the network, ``D`` a distance function
+  that vanishes on the outer boundary and on the crack line, and a lifting ``G`` that jumps
+  across the crack by the face values and is continuous across the ligament
+  ``y = 0, x > 0`` (:func:`_slit_terms`). The solution is then continuous across the
+  ligament and meets every Dirichlet value exactly, with no interface term: a conforming
+  Ritz method;
+- two subdomains (``subdomains=True``): the domain is split at ``y = 0``, one field per half,
+  ``u_upper`` and ``u_lower`` (the network's two outputs), tied on the ligament by interface
+  terms; ``u`` is a derived field (``u_upper`` for ``y >= 0``). Each field's Dirichlet
+  values are imposed exactly (per outer edge the exact values at the projection onto it,
+  on a Dirichlet face ``+-sqrt(r)``, blended by transfinite interpolation) or, with
+  ``hard=False``, as penalties on fixed points, as KINN's CPINN does.
 
-The outer Dirichlet values are exact: each subdomain's field carries, per edge, the exact
-values at the projection onto that edge (``u(-1, y)`` on the left edge ...) blended by
-transfinite interpolation, which equals ``u`` on the edges and differs from it inside.
+Forms: energy, ``integral |grad u|^2 / 2`` by a degree-``n`` rule on triangles whose edges
+follow ``y = 0`` (``quadrature="triangle"``; Duffy's rule on the triangles at the tip with
+``tip_rule``) or by Monte Carlo points (``quadrature="montecarlo"``), plus with subdomains a
+penalty on ``u_upper - u_lower`` at the ligament; strong (CPINN with subdomains): ``lap u = 0``
+in each half, continuity of ``u`` and ``du/dy`` on the ligament.
 Errors are measured on a 200 x 200 cell-centred grid (no point on the slit).
 """
 
@@ -26,11 +32,13 @@ import numpy as np
 import torch
 
 from kinn.geometry import Mesh, Rectangle
+from kinn.geometry.adf import Ball2, Flat, Trimmed
 from kinn.pde import Dirichlet, Interface, Neumann, Problem, Reference, Residual
 
 from ._region import RegionEnergy
 
 FIELDS = ("u_upper", "u_lower")
+FACES = ("dirichlet", "traction_free")
 
 
 def exact(x):
@@ -45,9 +53,10 @@ def _branch(x):
     return torch.sqrt(r) * torch.sin(torch.atan2(x[:, 1].abs(), x[:, 0]) / 2)
 
 
-def _on_edge(side: str, sign: float):
-    """Lifting of one outer edge for one subdomain: ``sign * branch`` at the projection of
-    ``x`` onto the edge's line."""
+def _on_edge(side: str, sign: float, jump: bool = False):
+    """Lifting of one outer edge: ``sign * branch`` at the projection ``p`` of ``x`` onto
+    the edge's line (one subdomain's values), or with ``jump`` the one-field value
+    ``(u - J)(p) + J(x)`` (:func:`_slit_terms`)."""
 
     def g(x):
         p = x.clone()
@@ -55,9 +64,78 @@ def _on_edge(side: str, sign: float):
             p[:, 0] = -1.0 if side == "left" else 1.0
         else:
             p[:, 1] = 1.0 if side == "top" else -1.0
+        if jump:
+            return exact(p)[:, 0] - _jump(p) + _jump(x)
         return sign * _branch(p)
 
     return g
+
+
+def _soft_outer(n: int) -> list:
+    """Soft outer values of the two subdomains: ``n`` midpoints on each half edge."""
+    corners = {1.0: [(-1, 0), (-1, 1), (1, 1), (1, 0)], -1.0: [(-1, 0), (-1, -1), (1, -1), (1, 0)]}
+    terms = []
+    for field, sign in (("u_upper", 1.0), ("u_lower", -1.0)):
+        c = torch.tensor(corners[sign], dtype=torch.float64)
+        s = ((torch.arange(n, dtype=torch.float64) + 0.5) / n)[:, None]
+        x = torch.cat([c[i] + s * (c[i + 1] - c[i]) for i in range(3)])
+        terms.append(
+            Dirichlet(
+                x.to(torch.get_default_dtype()),
+                lambda x, s=sign: s * _branch(x),
+                fields=field,
+                name=f"outer_{field[2:]}",
+            )
+        )
+    return terms
+
+
+def _on_face(sign: float):
+    """Lifting of a Dirichlet crack face: ``sign * sqrt(r)``, its values on the face."""
+    return lambda x: sign * torch.sqrt(torch.sqrt(x[:, 0] ** 2 + x[:, 1] ** 2))
+
+
+def _face_distance(side: float):
+    """Distance function of the crack face ``y = 0, -1 <= x <= 0`` seen from the upper
+    (``side = 1``) or lower (``-1``) half: a trimmed line, zero only on the face."""
+    line = Flat(np.array([[0.0, -side]]), np.array([0.0]))  # side * y
+    disk = Ball2.over(np.array([[-1.0, 0.0]]), np.array([[0.0, 0.0]]))
+    return Trimmed(line, disk, np.array([1e-12]))
+
+
+def _slit_terms(interface_points: int) -> list:
+    """Hard Dirichlet terms of the one-field formulation: a lifting continuous across the
+    ligament that jumps across the crack by the face values.
+
+    ``J = sign(y) (r - x) / (2 sqrt(r))`` (:func:`_jump`) is ``+-sqrt(r)`` on the two
+    faces, zero on the ligament and of the solution's ``r^1/2`` strength at the tip. The
+    lifting is ``J`` plus the transfinite interpolation of ``u - J`` on the outer edges (at
+    the projection onto each) and of zero on the crack line: ``u - J`` is continuous along
+    the boundary (it vanishes at the crack mouth from both sides), so the lifting's energy
+    is finite. Each piece's value is written ``(u - J)(p(x)) + J(x)``; the interpolation
+    weights sum to one, so that adds ``J`` once.
+    """
+    face = _line(interface_points, -1.0, 0.0)
+    crack_line = Trimmed(
+        lambda x: x[:, 1:].abs(),  # the distance to the line, from either face
+        Ball2.over(np.array([[-1.0, 0.0]]), np.array([[0.0, 0.0]])),
+        np.array([1e-12]),
+    )
+    return [
+        *(
+            Dirichlet(side, _on_edge(side, 1.0, jump=True), hard=True)
+            for side in ("left", "right", "top", "bottom")
+        ),
+        Dirichlet(face, _jump, hard=True, distance=crack_line, name="crack_faces"),
+    ]
+
+
+def _jump(x):
+    """``J = sign(y) (r - x) / (2 sqrt(r))``: ``+-sqrt(r)`` on the crack faces, 0 on the
+    ligament (``y = -0.0`` counts as the lower face): ``x (N, 2) -> (N,)``."""
+    r = torch.sqrt(x[:, 0] ** 2 + x[:, 1] ** 2)
+    side = torch.where(torch.signbit(x[:, 1]), -1.0, 1.0).to(x)
+    return side * (r - x[:, 0]) / (2 * torch.sqrt(r).clamp(min=torch.finfo(x.dtype).tiny))
 
 
 def conforming_mesh(cells: int) -> Mesh:
@@ -75,7 +153,8 @@ def conforming_mesh(cells: int) -> Mesh:
 
 
 def _upper(x):
-    return x[:, 1] >= 0
+    """``y >= +0.0`` (``y = -0.0`` counts as the lower face, as in :func:`exact`): ``(N,)``."""
+    return ~torch.signbit(x[:, 1])
 
 
 def _split(x, u, fn):
@@ -101,28 +180,93 @@ def crack(
     cells: int = 24,
     interface_points: int = 200,
     interface_weight: float = 10.0,
+    faces: str = "dirichlet",
+    tip_rule: bool = True,
+    subdomains: bool = False,
+    hard: bool = True,
 ) -> Problem:
     """The crack in the energy form (default) or the strong form (CPINN).
 
     ``quadrature``: ``"triangle"`` (degree-``n`` rule on the ``2 cells^2`` triangles of
     :func:`conforming_mesh`) or ``"montecarlo"`` (``n`` points, redrawn on resample);
     ``interface_points`` fixed points on the ligament and on each crack face;
-    ``interface_weight``: penalty on ``u_upper - u_lower`` at the interface (energy form).
+    ``interface_weight``: penalty on ``u_upper - u_lower`` at the interface (energy form);
+    ``faces``: ``"dirichlet"`` (KINN's: exact values on the crack faces, imposed exactly) or
+    ``"traction_free"`` (``du/dy = 0`` there, natural in the energy form);
+    ``tip_rule``: the triangles at the tip take Duffy's rule, which integrates the
+    ``1 / r`` energy density there (plain rules under-integrate it: the exact solution's
+    energy is 4.6e-3 low on the 24-cell degree-2 rule, 3e-5 with Duffy's rule at the tip).
     """
     if quadrature not in ("triangle", "montecarlo"):
         raise ValueError(f"quadrature must be 'triangle' or 'montecarlo', got {quadrature!r}")
+    if faces not in FACES:
+        raise ValueError(f"faces must be one of {FACES}, got {faces!r}")
+    if not hard and not subdomains:
+        raise ValueError(
+            "hard=False needs subdomains=True (soft values cannot make one field jump "
+            f"across the crack), got subdomains={subdomains!r}"
+        )
+    if faces == "traction_free" and not subdomains:
+        raise ValueError(
+            "faces='traction_free' needs subdomains=True (one field cannot learn the jump "
+            f"across the crack), got subdomains={subdomains!r}"
+        )
     dense = dense_points()
-    ligament, faces = _line(interface_points, 0.0, 1.0), _line(interface_points, -1.0, 0.0)
+    region = conforming_mesh(cells)
+    singular = (0.0, 0.0) if tip_rule else None
+    reference = Reference(points=dense, values={"u": exact(torch.as_tensor(dense))[:, 0]})
+    if not subdomains:
+        return Problem(
+            name="crack",
+            geometry=Rectangle([-1, -1], [1, 1]),
+            inputs=("x", "y"),
+            fields=("u",),
+            terms=[
+                Residual(lambda x, u: u.laplacian("u"), hessian="diag"),
+                RegionEnergy(
+                    lambda x, u: 0.5 * (u.grad_of("u") ** 2).sum(1),
+                    region=region,
+                    rule=quadrature,
+                    n=n,
+                    singular=singular,
+                ),
+                *_slit_terms(interface_points),
+            ],
+            reference=reference,
+            default_form="energy",
+            defaults={"n_interior": 2048, "n_boundary": 256},
+        )
+    ligament, face = _line(interface_points, 0.0, 1.0), _line(interface_points, -1.0, 0.0)
     up = torch.tensor([[0.0, 1.0]]).expand(interface_points, 2)
-
-    def dy(name):
-        return lambda x, u: u.jacobian([name])[..., 1:]  # (N, 1, 1): du/dy, the normal flux
+    if faces == "dirichlet" and not hard:  # exact values +-sqrt(r), penalised
+        face_terms = [
+            Dirichlet(face, _on_face(s), fields=f, name=f"crack_{f[2:]}")
+            for f, s in (("u_upper", 1.0), ("u_lower", -1.0))
+        ]
+    elif faces == "dirichlet":  # exact values +-sqrt(r), imposed by the output transform
+        face_terms = [
+            Dirichlet(
+                face,
+                _on_face(s),
+                fields=f,
+                hard=True,
+                distance=_face_distance(s),
+                name=f"crack_{f[2:]}",
+            )
+            for f, s in (("u_upper", 1.0), ("u_lower", -1.0))
+        ]
+    else:  # traction-free crack faces: natural in the energy form
+        face_terms = [
+            Neumann((face, -up), 0.0, fields="u_upper", name="crack_upper"),
+            Neumann((face, up), 0.0, fields="u_lower", name="crack_lower"),
+        ]
 
     energy = RegionEnergy(
         lambda x, u: 0.5 * _split(x, u, lambda u, f: (u.grad_of(f) ** 2).sum(1)),
-        region=conforming_mesh(cells),
+        region=region,
         rule=quadrature,
         n=n,
+        singular=singular,
     )
     lifting = {
         "u_upper": [("left", 1.0), ("right", 1.0), ("top", 1.0)],
@@ -144,18 +288,19 @@ def crack(
                 "u_lower",
                 flux_a=lambda x, u: u.jacobian(["u_upper"]),
                 flux_b=lambda x, u: u.jacobian(["u_lower"]),
+                weight=interface_weight,
                 forms="strong",
             ),
-            # traction-free crack faces: natural in the energy form
-            Neumann((faces, -up), 0.0, fields="u_upper", name="crack_upper"),
-            Neumann((faces, up), 0.0, fields="u_lower", name="crack_lower"),
+            *face_terms,
             *(
                 Dirichlet(side, _on_edge(side, sign), fields=field, hard=True)
                 for field, sides in lifting.items()
                 for side, sign in sides
+                if hard
             ),
+            *([] if hard else _soft_outer(interface_points)),
         ],
-        reference=Reference(points=dense, values={"u": exact(torch.as_tensor(dense))[:, 0]}),
+        reference=reference,
         derived={"u": lambda x, u: _split(x, u, lambda u, f: u[f])},
         default_form="energy",
         defaults={"n_interior": 2048, "n_boundary": 256},

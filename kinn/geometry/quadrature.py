@@ -131,6 +131,23 @@ def collapsed_gauss(dim, n):
     return bary, w / w.sum()
 
 
+def duffy_rule(n):
+    """Duffy's rule on the triangle for integrands singular like ``1 / r`` at vertex 0.
+
+    The square ``(s, t)`` in ``[0, 1]^2`` maps onto the triangle with its edge ``s = 0``
+    collapsed to vertex 0 (``x = v0 + s ((1 - t) (v1 - v0) + t (v2 - v0))``); the map's
+    Jacobian ``2 s |T|`` cancels a ``1 / r`` singularity at ``v0``, and ``n x n``
+    Gauss-Legendre points integrate what is left (Duffy 1982). Returns barycentric points
+    ``(n^2, 3)`` and weights summing to 1; with vertex 0 smooth it is still exact to degree
+    ``2n - 2``.
+    """
+    s, ws = gauss_legendre(n)
+    (s, t), w = np.meshgrid(s, s, indexing="ij"), np.outer(ws, ws)
+    bary = np.stack([1 - s, s * (1 - t), s * t], axis=-1).reshape(-1, 3)
+    w = (2 * s * w).ravel()
+    return bary, w / w.sum()
+
+
 def simplex_rule(dim, degree):
     """Rule on the ``dim``-simplex (2: triangle, 3: tetrahedron) exact to total ``degree``.
 

@@ -3,6 +3,8 @@ experiment config is absent becomes an error row naming it."""
 
 import json
 
+import pytest
+
 from benchmarks import kinn_table
 from benchmarks.kinn_table import ROW, Row, main
 
@@ -29,3 +31,14 @@ def test_a_missing_experiment_is_an_error_row(tmp_path, capsys, monkeypatch):
     assert record["status"].startswith("error: missing config")
     assert "conf/experiment/kinn_absent.yaml" in record["status"]
     assert "kinn_absent.yaml" in (tmp_path / "t.md").read_text()
+
+
+def test_the_cpinn_crack_row_runs_deepxde_with_one_output_per_half(tmp_path, capsys):
+    pytest.importorskip("deepxde")  # a peer, never a dependency: skipped where absent
+    out = tmp_path / "table"
+    args = ["--quick", "--rows", "kinn_crack_cpinn", "--models", "deepxde", "--out", str(out)]
+    assert main(args) == 0
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert record["status"] == "ok", record
+    assert record["parameters"] == 3 * 30 + 3 * 31 * 30 + 31 * 2  # [2, 30 x 4, 2]
+    assert 0 < record["rel_l2"]["u"] < 1

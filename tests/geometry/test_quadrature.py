@@ -16,7 +16,7 @@ from kinn.geometry import (
     TimeDomain,
     koch_snowflake,
 )
-from kinn.geometry.quadrature import simplex_rule
+from kinn.geometry.quadrature import duffy_rule, simplex_rule
 
 
 def monomial_integral_box(powers, lo, hi):
@@ -67,6 +67,30 @@ def test_collapsed_gauss_on_triangles_is_exact_to_degree_2n_minus_1(n):
     for a in range(2 * n):
         got = (w * x[:, 0] ** a * x[:, 1] ** (2 * n - 1 - a)).sum().item()
         assert math.isclose(got, triangle_monomial(a, 2 * n - 1 - a), rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_duffy_rule_is_exact_to_degree_2n_minus_2_on_smooth_integrands(n):
+    bary, w = duffy_rule(n)
+    x, y = bary[:, 1], bary[:, 2]  # reference triangle (0, 0), (1, 0), (0, 1), area 1/2
+    assert math.isclose(w.sum(), 1.0, rel_tol=1e-14) and (w > 0).all()
+    for a in range(2 * n - 1):
+        got = 0.5 * (w * x**a * y ** (2 * n - 2 - a)).sum()
+        assert math.isclose(got, triangle_monomial(a, 2 * n - 2 - a), rel_tol=1e-12)
+
+
+def test_duffy_rule_integrates_a_one_over_r_singularity_at_vertex_0():
+    # int over the reference triangle of 1 / r (r from vertex 0) = sqrt(2) asinh(1)
+    exact = math.sqrt(2) * math.asinh(1.0)
+    # after the map the integrand is smooth: Gauss converges exponentially
+    errors = []
+    for n in (2, 6, 10):
+        bary, w = duffy_rule(n)
+        errors.append(abs(0.5 * (w / np.hypot(bary[:, 1], bary[:, 2])).sum() - exact) / exact)
+    assert errors[0] > 1e3 * errors[1] > 1e6 * errors[2] and errors[2] < 1e-8
+    bary, w = simplex_rule(2, 5)  # a plain rule of similar size misses it by percents
+    plain = 0.5 * (w / np.hypot(bary[:, 1], bary[:, 2])).sum()
+    assert abs(plain - exact) > 1e-2 * exact
 
 
 @pytest.mark.parametrize("degree", [1, 2, 3, 5])
