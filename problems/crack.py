@@ -53,20 +53,29 @@ def _branch(x):
     return torch.sqrt(r) * torch.sin(torch.atan2(x[:, 1].abs(), x[:, 0]) / 2)
 
 
-def _on_edge(side: str, sign: float, jump: bool = False):
-    """Lifting of one outer edge: ``sign * branch`` at the projection ``p`` of ``x`` onto
-    the edge's line (one subdomain's values), or with ``jump`` the one-field value
-    ``(u - J)(p) + J(x)`` (:func:`_slit_terms`)."""
+def _project(x, side: str):
+    """``x (N, 2)`` projected onto the line of an outer edge: ``(N, 2)``."""
+    p = x.clone()
+    if side in ("left", "right"):
+        p[:, 0] = -1.0 if side == "left" else 1.0
+    else:
+        p[:, 1] = 1.0 if side == "top" else -1.0
+    return p
+
+
+def _on_edge(side: str, sign: float):
+    """Lifting of one outer edge for one subdomain: ``sign * branch`` at the projection of
+    ``x`` onto the edge's line."""
+    return lambda x: sign * _branch(_project(x, side))
+
+
+def _on_edge_slit(side: str):
+    """Lifting of one outer edge in the one-field formulation: ``(u - J)(p) + J(x)`` with
+    ``p`` the projection of ``x`` onto the edge's line (:func:`_slit_terms`)."""
 
     def g(x):
-        p = x.clone()
-        if side in ("left", "right"):
-            p[:, 0] = -1.0 if side == "left" else 1.0
-        else:
-            p[:, 1] = 1.0 if side == "top" else -1.0
-        if jump:
-            return exact(p)[:, 0] - _jump(p) + _jump(x)
-        return sign * _branch(p)
+        p = _project(x, side)
+        return exact(p)[:, 0] - _jump(p) + _jump(x)
 
     return g
 
@@ -95,10 +104,9 @@ def _on_face(sign: float):
     return lambda x: sign * torch.sqrt(torch.sqrt(x[:, 0] ** 2 + x[:, 1] ** 2))
 
 
-def _face_distance(side: float):
-    """Distance function of the crack face ``y = 0, -1 <= x <= 0`` seen from the upper
-    (``side = 1``) or lower (``-1``) half: a trimmed line, zero only on the face."""
-    line = Flat(np.array([[0.0, -side]]), np.array([0.0]))  # side * y
+def _face_distance(line):
+    """Distance function of the crack face ``y = 0, -1 <= x <= 0``, zero only on the face:
+    ``line``, a distance to ``y = 0`` positive on the side(s) it is seen from, trimmed."""
     disk = Ball2.over(np.array([[-1.0, 0.0]]), np.array([[0.0, 0.0]]))
     return Trimmed(line, disk, np.array([1e-12]))
 
@@ -116,17 +124,13 @@ def _slit_terms(interface_points: int) -> list:
     weights sum to one, so that adds ``J`` once.
     """
     face = _line(interface_points, -1.0, 0.0)
-    crack_line = Trimmed(
-        lambda x: x[:, 1:].abs(),  # the distance to the line, from either face
-        Ball2.over(np.array([[-1.0, 0.0]]), np.array([[0.0, 0.0]])),
-        np.array([1e-12]),
-    )
+    both_faces = _face_distance(lambda x: x[:, 1:].abs())  # |y|: seen from either side
     return [
         *(
-            Dirichlet(side, _on_edge(side, 1.0, jump=True), hard=True)
+            Dirichlet(side, _on_edge_slit(side), hard=True)
             for side in ("left", "right", "top", "bottom")
         ),
-        Dirichlet(face, _jump, hard=True, distance=crack_line, name="crack_faces"),
+        Dirichlet(face, _jump, hard=True, distance=both_faces, name="crack_faces"),
     ]
 
 
@@ -250,7 +254,7 @@ def crack(
                 _on_face(s),
                 fields=f,
                 hard=True,
-                distance=_face_distance(s),
+                distance=_face_distance(Flat(np.array([[0.0, -s]]), np.array([0.0]))),  # s y
                 name=f"crack_{f[2:]}",
             )
             for f, s in (("u_upper", 1.0), ("u_lower", -1.0))
