@@ -194,12 +194,16 @@ def crack(
     ``quadrature``: ``"triangle"`` (degree-``n`` rule on the ``2 cells^2`` triangles of
     :func:`conforming_mesh`) or ``"montecarlo"`` (``n`` points, redrawn on resample);
     ``interface_points`` fixed points on the ligament and on each crack face;
-    ``interface_weight``: penalty on ``u_upper - u_lower`` at the interface (energy form);
+    ``interface_weight`` (subdomains): weight of the ligament terms, ``u_upper - u_lower``
+    and in the strong form also the jump of ``du/dy`` (KINN's CPINN weighs them 10);
     ``faces``: ``"dirichlet"`` (KINN's: exact values on the crack faces, imposed exactly) or
     ``"traction_free"`` (``du/dy = 0`` there, natural in the energy form);
     ``tip_rule``: the triangles at the tip take Duffy's rule, which integrates the
     ``1 / r`` energy density there (plain rules under-integrate it: the exact solution's
-    energy is 4.6e-3 low on the 24-cell degree-2 rule, 3e-5 with Duffy's rule at the tip).
+    energy is 4.6e-3 low on the 24-cell degree-2 rule, 3e-5 with Duffy's rule at the tip);
+    ``subdomains``: one field per half instead of one field with a slit lifting (needed by
+    ``faces="traction_free"`` and by the strong form's CPINN); ``hard=False`` (subdomains
+    only): the Dirichlet values as penalties on fixed points, as KINN's CPINN.
     """
     if quadrature not in ("triangle", "montecarlo"):
         raise ValueError(f"quadrature must be 'triangle' or 'montecarlo', got {quadrature!r}")

@@ -184,3 +184,16 @@ def test_heat_training_lowers_the_residual_loss(f64):
     ).fit()
     losses = [row["loss"] for row in result.history if "loss" in row]
     assert losses[-1] < 0.2 * losses[0], losses
+
+
+def test_a_singular_point_must_be_a_vertex_of_a_triangle_region():
+    from kinn.geometry import Rectangle
+    from problems._region import RegionEnergy
+
+    def density(x, u):
+        return (u.grad_of("u") ** 2).sum(1)
+
+    with pytest.raises(ValueError, match="needs a region made of triangles"):
+        RegionEnergy(density, Rectangle([0, 0], [1, 1]), singular=(0.0, 0.0))
+    with pytest.raises(ValueError, match=r"singular must be a vertex.*\[0.5, 0.01\]"):
+        RegionEnergy(density, conforming_mesh(4), singular=(0.5, 0.01))
