@@ -82,21 +82,19 @@ def _on_edge_slit(side: str):
 
 def _soft_outer(n: int) -> list:
     """Soft outer values of the two subdomains: ``n`` midpoints on each half edge."""
-    corners = {1.0: [(-1, 0), (-1, 1), (1, 1), (1, 0)], -1.0: [(-1, 0), (-1, -1), (1, -1), (1, 0)]}
-    terms = []
-    for field, sign in (("u_upper", 1.0), ("u_lower", -1.0)):
-        c = torch.tensor(corners[sign], dtype=torch.float64)
-        s = ((torch.arange(n, dtype=torch.float64) + 0.5) / n)[:, None]
-        x = torch.cat([c[i] + s * (c[i + 1] - c[i]) for i in range(3)])
-        terms.append(
-            Dirichlet(
-                x.to(torch.get_default_dtype()),
-                lambda x, s=sign: s * _branch(x),
-                fields=field,
-                name=f"outer_{field[2:]}",
-            )
+    halves = {  # field: (sign, its outer boundary from the crack mouth to the ligament's end)
+        "u_upper": (1.0, [(-1, 0), (-1, 1), (1, 1), (1, 0)]),
+        "u_lower": (-1.0, [(-1, 0), (-1, -1), (1, -1), (1, 0)]),
+    }
+    return [
+        Dirichlet(
+            torch.cat([_segment(n, c[i], c[i + 1]) for i in range(3)]),
+            lambda x, s=sign: s * _branch(x),
+            fields=field,
+            name=f"outer_{field[2:]}",
         )
-    return terms
+        for field, (sign, c) in halves.items()
+    ]
 
 
 def _on_face(sign: float):
@@ -166,10 +164,16 @@ def _split(x, u, fn):
     return torch.where(_upper(x), fn(u, "u_upper"), fn(u, "u_lower"))
 
 
+def _segment(n: int, a, b) -> torch.Tensor:
+    """``n`` midpoints of equal parts of the segment ``a -> b`` (2-D points): ``(n, 2)``."""
+    a, b = torch.tensor(a, dtype=torch.float64), torch.tensor(b, dtype=torch.float64)
+    s = ((torch.arange(n, dtype=torch.float64) + 0.5) / n)[:, None]
+    return (a + s * (b - a)).to(torch.get_default_dtype())
+
+
 def _line(n: int, lo: float, hi: float) -> torch.Tensor:
-    """``n`` Gauss-like midpoints on ``y = 0`` between ``x = lo`` and ``x = hi``: ``(n, 2)``."""
-    s = lo + (hi - lo) * (torch.arange(n, dtype=torch.float64) + 0.5) / n
-    return torch.stack([s, torch.zeros_like(s)], 1).to(torch.get_default_dtype())
+    """``n`` midpoints on ``y = 0`` between ``x = lo`` and ``x = hi``: ``(n, 2)``."""
+    return _segment(n, (lo, 0.0), (hi, 0.0))
 
 
 def dense_points(n: int = 200) -> np.ndarray:
@@ -222,12 +226,16 @@ def crack(
     dense = dense_points()
     region = conforming_mesh(cells)
     singular = (0.0, 0.0) if tip_rule else None
-    reference = Reference(points=dense, values={"u": exact(torch.as_tensor(dense))[:, 0]})
+    common = {
+        "name": "crack",
+        "geometry": Rectangle([-1, -1], [1, 1]),
+        "inputs": ("x", "y"),
+        "reference": Reference(points=dense, values={"u": exact(torch.as_tensor(dense))[:, 0]}),
+        "default_form": "energy",
+        "defaults": {"n_interior": 2048, "n_boundary": 256},
+    }
     if not subdomains:
         return Problem(
-            name="crack",
-            geometry=Rectangle([-1, -1], [1, 1]),
-            inputs=("x", "y"),
             fields=("u",),
             terms=[
                 Residual(lambda x, u: u.laplacian("u"), hessian="diag"),
@@ -240,9 +248,7 @@ def crack(
                 ),
                 *_slit_terms(interface_points),
             ],
-            reference=reference,
-            default_form="energy",
-            defaults={"n_interior": 2048, "n_boundary": 256},
+            **common,
         )
     ligament, face = _line(interface_points, 0.0, 1.0), _line(interface_points, -1.0, 0.0)
     up = torch.tensor([[0.0, 1.0]]).expand(interface_points, 2)
@@ -281,9 +287,6 @@ def crack(
         "u_lower": [("left", -1.0), ("right", -1.0), ("bottom", -1.0)],
     }
     return Problem(
-        name="crack",
-        geometry=Rectangle([-1, -1], [1, 1]),
-        inputs=("x", "y"),
         fields=FIELDS,
         terms=[
             Residual(lambda x, u: _split(x, u, lambda u, f: u.laplacian(f)), hessian="diag"),
@@ -308,8 +311,6 @@ def crack(
             ),
             *([] if hard else _soft_outer(interface_points)),
         ],
-        reference=reference,
         derived={"u": lambda x, u: _split(x, u, lambda u, f: u[f])},
-        default_form="energy",
-        defaults={"n_interior": 2048, "n_boundary": 256},
+        **common,
     )
