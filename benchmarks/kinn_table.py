@@ -231,14 +231,13 @@ ROWS = [
 ROW = {r.experiment: r for r in ROWS}
 
 # kinn's best setting per row: model overrides and float64 stages (never more steps than the
-# row's budget). Rows not listed take the experiment's model with conf/trainer/adam_lbfgs's
-# stages in float64, the Adam steps cut to fit the budget.
+# row's budget), or AS_IS: the experiment's own model and stages in float64. Rows not listed
+# take the experiment's model with conf/trainer/adam_lbfgs's stages in float64, the Adam steps
+# cut to fit the budget.
+AS_IS = "experiment"
 BEST = {
     # the experiment's Adam on points redrawn every step (a line search would chase them)
-    "kinn_heat_strong": {
-        "model": {"hidden": [5, 5], "grid": 100},
-        "stages": [{"optimizer": "adam", "steps": 5000, "lr": 1e-3}],
-    },
+    "kinn_heat_strong": AS_IS,
     # Chebyshev edges and self-scaled Broyden in float64; on the fixed collocation points the
     # error is lowest near here (6.7e-4 at step 2000, 1.7e-3 after 4500 steps)
     "kinn_crack_cpinn": {
@@ -250,19 +249,10 @@ BEST = {
     },
     # Adam alone: L-BFGS's line search on Monte Carlo points redrawn every 100 steps chases
     # their noise (2.6e-2 with conf/trainer/adam_lbfgs's stages, 2.1e-3 with Adam)
-    "kinn_crack_energy_mc": {
-        "model": {"hidden": [5, 5], "grid": 10},
-        "stages": [{"optimizer": "adam", "steps": 2500, "lr": 1e-3}],
-    },
-    # the experiment itself: 100 Adam + 1000 self-scaled Broyden steps in float64 (L-BFGS
-    # stalls on this ill-conditioned strong form: README)
-    "kinn_plate_strong": {
-        "model": {"hidden": [8, 8, 8], "grid": 10},
-        "stages": [
-            {"optimizer": "adam", "steps": 100, "lr": 5e-3},
-            {"optimizer": "ssbroyden", "steps": 1000},
-        ],
-    },
+    "kinn_crack_energy_mc": AS_IS,
+    # the experiment's 100 Adam + 1000 self-scaled Broyden steps (L-BFGS stalls on this
+    # ill-conditioned strong form: README)
+    "kinn_plate_strong": AS_IS,
     # as conf/experiment/kinn_koch_best.yaml. Soft boundary values, as DeepXDE's recipe: the
     # 48-edge hard lifting's blend has large second derivatives at the snowflake's corners,
     # which the strong form must then cancel
@@ -333,7 +323,9 @@ def run_config(row: str, model: str, quick: bool):
         cfg.model = {**_model_node("mlp"), "hidden": MLP30, "activation": "tanh"}
     elif model == "kan_best":
         best = BEST.get(row)
-        if best is not None:
+        if best == AS_IS:
+            stages = OmegaConf.to_container(cfg.trainer.stages)
+        elif best is not None:
             node = _model_node(
                 "kan_chebyshev" if best["model"].get("basis") == "chebyshev" else "kan"
             )
