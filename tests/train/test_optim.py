@@ -119,6 +119,30 @@ def test_update_without_positive_curvature_is_skipped(cls):
     assert torch.equal(state["H"], H) and state["skipped"] == 2
 
 
+@pytest.mark.parametrize("cls", [SSBFGS, SSBroyden], ids=lambda c: c.__name__)
+def test_dense_update_is_the_self_scaled_broyden_formula_and_keeps_the_secant_equation(cls):
+    torch.manual_seed(0)
+    x = torch.nn.Parameter(torch.full((6,), -1.2, dtype=torch.float64))
+    opt = run(cls, x, 2)
+    H = opt.state_dict()["state"]["H"].clone()
+    g = torch.randn(6, dtype=torch.float64)
+    t = 0.5
+    s = -t * (H @ g)  # a step along the quasi-Newton direction, as the iteration takes
+    By = torch.linalg.solve(H, s)  # the current model's gradient change, perturbed
+    y = 1.5 * By + 0.2 * By.norm() * torch.randn(6, dtype=torch.float64)
+    ys, Hy = float(y @ s), H @ y
+    assert ys > 0
+    yHy = float(y @ Hy)
+    tau, phi = opt._scaling(-t * float(s @ g) / ys, yHy / ys)
+    v = (s / ys - Hy / yHy) * math.sqrt(yHy)
+    textbook = (H - torch.outer(Hy, Hy) / yHy + phi * torch.outer(v, v)) / tau
+    textbook += torch.outer(s, s) / ys
+    opt._update(s, y, t, g)
+    updated = opt.state_dict()["state"]["H"]
+    assert torch.allclose(updated, textbook, rtol=1e-12, atol=1e-12)
+    assert torch.allclose(updated @ y, s, rtol=1e-12, atol=1e-14)  # H+ y = s
+
+
 @pytest.mark.parametrize("cls", [SSBFGS, SSBroyden, GaussNewton], ids=lambda c: c.__name__)
 def test_too_many_parameters_for_a_dense_matrix_are_refused_with_sizes(cls):
     big = torch.nn.Parameter(torch.zeros(20_001))

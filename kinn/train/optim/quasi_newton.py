@@ -271,14 +271,18 @@ class _DenseBroyden(_QuasiNewton):
         if not (math.isfinite(tau) and math.isfinite(phi) and tau > 0):
             self._restart()
             return
-        v = (s / ys - Hy / yHy).mul_(math.sqrt(yHy))
-        H.addr_(Hy, Hy, alpha=-1.0 / yHy)
-        if phi != 0.0:
-            H.addr_(v, v, alpha=phi)
-        H.mul_(1.0 / tau).addr_(s, s, alpha=1.0 / ys)
-        if not bool(torch.isfinite(H).all()):
+        # The whole update is rank 2 in U = [Hy, s] (v is a combination of the two):
+        # H+ = H / tau + U C U^T, one pass over H instead of five.
+        c_hh = (phi - 1.0) / (yHy * tau)
+        c_hs = -phi / (ys * tau)
+        c_ss = phi * yHy / (ys * ys * tau) + 1.0 / ys
+        coefficients = (c_hh, c_hs, c_ss, 1.0 / tau)
+        if not all(math.isfinite(c) for c in coefficients):
             self._restart()
             return
+        U = torch.stack((Hy, s), dim=1)
+        C = U.new_tensor([[c_hh, c_hs], [c_hs, c_ss]])
+        H.addmm_(U @ C, U.T, beta=1.0 / tau)
         st["H"] = H
 
     def _scaling(self, b: float, h: float) -> tuple[float, float]:
