@@ -61,6 +61,7 @@ class StageConfig:
     lr: float | None = None
     scheduler: Any = None  # None, "cosine", "exponential", "step" or {"name": ..., ...}
     grid: int | None = None  # grid extension of B-spline KANs before the stage
+    fallback: str | None = None  # ssbfgs/ssbroyden: "lbfgs" past options.max_params
     options: dict[str, Any] = field(default_factory=dict)
 
 

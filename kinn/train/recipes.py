@@ -2,10 +2,10 @@
 
 ``accurate`` is the recipe to use whenever accuracy matters (the app's ``trainer=accurate``,
 ``conf/trainer/accurate.yaml``, holds the same stages): float64, Adam with a cosine
-schedule to find the basin, then a self-scaled quasi-Newton method with a strong-Wolfe line
-search to polish (L-BFGS: see :func:`accurate_stages` for why not a dense self-scaled
-update). It needs nothing of the network (KAN, Chebyshev KAN, MLP) nor of the form
-(strong, energy, inverse)::
+schedule to find the basin, then self-scaled Broyden with a strong-Wolfe line search and
+a dense inverse Hessian to polish (L-BFGS past ``POLISH_MAX_PARAMS`` parameters: see
+:func:`accurate_stages`). It needs nothing of the network (KAN, Chebyshev KAN, MLP) nor of
+the form (strong, energy, inverse)::
 
     result = kinn.train.accurate(model, objective).fit()
 """
@@ -24,11 +24,13 @@ from kinn.train.objective import Objective
 from kinn.train.stages import Stage
 from kinn.train.trainer import RESTART, Trainer
 
-ADAM_STEPS = 2000
+ADAM_STEPS = 1000
 ADAM_LR = 5e-3
-POLISH_STEPS = 100
-POLISH_ITER = 20  # quasi-Newton iterations per trainer step
-POLISH_HISTORY = 50  # L-BFGS curvature pairs
+POLISH_STEPS = 1000  # quasi-Newton iterations, one per trainer step
+# Past this many parameters the polish runs L-BFGS: a dense update costs ~56 ms at 4.5k
+# parameters, ~180 ms at 8.6k and ~0.9 s at 20k (one CPU thread), against a loss
+# evaluation of ~10-30 ms for the suite's networks.
+POLISH_MAX_PARAMS = 6000
 ROUND_OFF = 1e-9  # relative energy differences the energy guard takes for noise
 
 
@@ -36,22 +38,23 @@ def accurate_stages(
     *, adam_steps: int = ADAM_STEPS, polish_steps: int = POLISH_STEPS
 ) -> list[Stage]:
     """The stages of :func:`accurate`: ``adam_steps`` Adam steps (lr 5e-3, cosine), then
-    ``polish_steps`` steps of ``POLISH_ITER`` L-BFGS iterations (strong-Wolfe line search,
-    ``POLISH_HISTORY`` pairs).
+    ``polish_steps`` iterations of self-scaled Broyden (:class:`kinn.train.optim.SSBroyden`,
+    strong-Wolfe line search, dense float64 inverse Hessian), or of L-BFGS when the network
+    has more than ``POLISH_MAX_PARAMS`` parameters (the stage's ``fallback``, with a warning).
 
-    Why L-BFGS and not self-scaled Broyden: on the suite's 2-D Poisson problem (KAN
-    [2, 16, 16, 1], 4.5k parameters, 1000 Adam steps then 1000 quasi-Newton iterations,
-    one CPU thread) the L-BFGS polish took the error from 1.1e-4 to 1.4e-5 in about 20 CPU
-    seconds, while SSBroyden had not finished its 1000 iterations after 270 CPU seconds:
-    each of its iterations streams the dense 4.5k x 4.5k inverse Hessian several times,
-    which outweighs a loss evaluation by about 10x at this size.
+    Why self-scaled Broyden: with the same 1000 Adam steps before it, 1000 of its
+    iterations took the suite's problems (``benchmarks.accuracy``, full budget, one CPU
+    thread, 2026-12-03) to 1.8e-6 on 2-D Poisson (B-spline KAN, 110 s; 2000 Adam + 2000
+    L-BFGS iterations: 9.2e-6 in 76 s), 4.6e-7 on 2-D Poisson in the energy form (Chebyshev
+    KAN, 82 s; L-BFGS: 5.2e-6 in 108 s) and 2.1e-6 on plane elasticity in the energy form
+    (Chebyshev KAN, 420 s; L-BFGS: 1.6e-5 in 493 s).
     """
     for key, value in (("adam_steps", adam_steps), ("polish_steps", polish_steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{key} must be a positive integer, got {value!r}")
     return [
         Stage("adam", adam_steps, ADAM_LR, scheduler="cosine"),
-        Stage("lbfgs", polish_steps, max_iter=POLISH_ITER, history_size=POLISH_HISTORY),
+        Stage("ssbroyden", polish_steps, fallback="lbfgs", max_params=POLISH_MAX_PARAMS),
     ]
 
 

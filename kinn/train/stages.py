@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,6 +21,8 @@ _OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "ssbroyden": SSBroyden,
     "gauss_newton": GaussNewton,
 }
+_DENSE = ("ssbfgs", "ssbroyden")  # a dense n x n inverse Hessian, refused past max_params
+_DENSE_LIMIT = int(inspect.signature(SSBroyden).parameters["max_params"].default)
 _SCHEDULERS = ("cosine", "exponential", "step", "multistep")
 
 
@@ -55,6 +58,10 @@ class Stage:
             (:meth:`kinn.nn.KAN.refine`, exact on a multiple of the old grid, uniform grids
             stay uniform); the stage's optimizer then starts on the new parameters (a new
             stage starts a fresh optimizer anyway). ``None``: keep the grid.
+        fallback: for ``"ssbfgs"`` and ``"ssbroyden"`` only: the optimizer that runs the
+            stage instead (with the same options, less ``max_params``, and a warning) when
+            the model has more than ``max_params`` parameters, where the dense one would
+            refuse it; e.g. ``"lbfgs"``. ``None``: refuse, with the sizes.
         **optimizer_kwargs: passed to the optimizer (``betas``, ``weight_decay``,
             ``momentum``; ``history_size``, ``max_iter``, ``max_evals``, ``max_params``;
             ``damping``, ``max_tries``, ...).
@@ -67,10 +74,22 @@ class Stage:
         lr: float | None = None,
         scheduler: str | dict | None = None,
         grid: int | None = None,
+        fallback: str | None = None,
         **optimizer_kwargs: Any,
     ):
         if optimizer not in _OPTIMIZERS:
             raise ValueError(f"optimizer={optimizer!r}: expected one of {sorted(_OPTIMIZERS)}")
+        if fallback is not None:
+            if optimizer not in _DENSE:
+                raise ValueError(
+                    f"fallback={fallback!r}: only {sorted(_DENSE)} stages fall back, "
+                    f"not optimizer={optimizer!r}"
+                )
+            if fallback in _DENSE or _closure_kind(fallback) != "loss":
+                choices = sorted(
+                    k for k in _OPTIMIZERS if k not in _DENSE and _closure_kind(k) == "loss"
+                )
+                raise ValueError(f"fallback={fallback!r}: expected one of {choices} or None")
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise ValueError(f"steps={steps!r}: expected a positive integer")
         if lr is None:
@@ -83,6 +102,7 @@ class Stage:
         if grid is not None and (isinstance(grid, bool) or not isinstance(grid, int) or grid < 1):
             raise ValueError(f"grid must be a positive integer or None, got {grid!r}")
         self.grid = grid
+        self.fallback = fallback
         self.optimizer = optimizer
         self.steps = steps
         self.lr = float(lr)
@@ -94,7 +114,7 @@ class Stage:
         """``None`` for first-order optimizers (the trainer computes the gradient, then calls
         ``step()``); ``"loss"`` or ``"residuals"`` for those that call a closure themselves
         (see :class:`kinn.train.optim.ClosureOptimizer`)."""
-        return getattr(_OPTIMIZERS[self.optimizer], "closure_kind", None)
+        return _closure_kind(self.optimizer)
 
     @property
     def fixed_objective(self) -> bool:
@@ -107,12 +127,24 @@ class Stage:
         self, params: Iterable[torch.nn.Parameter]
     ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler | None]:
         """Create this stage's optimizer over ``params`` and its scheduler (or ``None``)."""
+        params = list(params)
+        name, kwargs = self.optimizer, self.optimizer_kwargs
+        if self.fallback is not None:
+            n = sum(p.numel() for p in params)
+            limit = kwargs.get("max_params", _DENSE_LIMIT)
+            if n > limit:
+                warnings.warn(
+                    f"{name!r} stage: the model has {n} parameters, more than max_params="
+                    f"{limit} for a dense inverse Hessian; the stage runs {self.fallback!r}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                name = self.fallback
+                kwargs = {k: v for k, v in kwargs.items() if k != "max_params"}
         try:
-            opt = _OPTIMIZERS[self.optimizer](list(params), lr=self.lr, **self.optimizer_kwargs)
+            opt = _OPTIMIZERS[name](params, lr=self.lr, **kwargs)
         except TypeError as err:
-            raise ValueError(
-                f"optimizer_kwargs={self.optimizer_kwargs!r} for {self.optimizer!r}: {err}"
-            ) from err
+            raise ValueError(f"optimizer_kwargs={kwargs!r} for {name!r}: {err}") from err
         spec = _scheduler_spec(self.scheduler, self.steps)
         if spec is None:
             return opt, None
@@ -133,13 +165,20 @@ class Stage:
         out = {"optimizer": self.optimizer, "steps": self.steps, "lr": self.lr}
         if self.grid is not None:
             out["grid"] = self.grid
+        if self.fallback is not None:
+            out["fallback"] = self.fallback
         return out
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in self.optimizer_kwargs.items())
         sched = f", scheduler={self.scheduler!r}" if self.scheduler is not None else ""
         grid = f", grid={self.grid}" if self.grid is not None else ""
+        grid += f", fallback={self.fallback!r}" if self.fallback is not None else ""
         return f"Stage({self.optimizer!r}, steps={self.steps}, lr={self.lr}{sched}{grid}{extra})"
+
+
+def _closure_kind(optimizer: str) -> str | None:
+    return getattr(_OPTIMIZERS[optimizer], "closure_kind", None)
 
 
 def _scheduler_spec(scheduler: str | dict | None, steps: int) -> tuple[str, dict] | None:

@@ -29,7 +29,7 @@ def test_the_app_preset_holds_the_same_stages_as_the_python_recipe():
 
 
 def test_stage_lengths_are_checked():
-    assert [s.optimizer for s in accurate_stages()] == ["adam", "lbfgs"]
+    assert [s.optimizer for s in accurate_stages()] == ["adam", "ssbroyden"]
     with pytest.raises(ValueError, match="adam_steps must be a positive integer, got 0"):
         accurate_stages(adam_steps=0)
 

@@ -101,3 +101,30 @@ def test_bad_options_surface_when_built():
         Stage("sgd", 5, 1e-3, betas=(0.9, 0.99)).build(_params())
     with pytest.raises(ValueError, match="scheduler="):
         Stage("adam", 5, 1e-3, scheduler={"name": "step", "bogus": 1}).build(_params())
+
+
+def test_a_dense_stage_falls_back_past_max_params_with_a_warning():
+    small, large = [torch.nn.Parameter(torch.zeros(10))], [torch.nn.Parameter(torch.zeros(11))]
+    stage = Stage("ssbroyden", 5, fallback="lbfgs", max_params=10, max_iter=2)
+    opt, _ = stage.build(small)
+    assert type(opt) is SSBroyden
+    with pytest.warns(RuntimeWarning, match=r"11 parameters, more than max_params=10.*'lbfgs'"):
+        opt, _ = stage.build(large)
+    assert type(opt) is LBFGS and opt.defaults["max_iter"] == 2
+    assert "max_params" not in opt.defaults
+    assert stage.to_dict()["fallback"] == "lbfgs" and "fallback='lbfgs'" in repr(stage)
+    with pytest.raises(ValueError, match=r"max_params=10, got 11"):  # no fallback: refused
+        Stage("ssbroyden", 5, max_params=10).build(large)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "fallback", "match"),
+    [
+        ("lbfgs", "adam", r"fallback='adam': only \['ssbfgs', 'ssbroyden'\] stages fall back"),
+        ("ssbroyden", "adam", r"fallback='adam': expected one of \['lbfgs'\] or None"),
+        ("ssbfgs", "ssbroyden", r"fallback='ssbroyden': expected one of \['lbfgs'\]"),
+    ],
+)
+def test_bad_fallback_is_refused_naming_it(optimizer, fallback, match):
+    with pytest.raises(ValueError, match=match):
+        Stage(optimizer, 5, fallback=fallback)
