@@ -1,7 +1,7 @@
 """Accuracy suite: kinn's KANs and MLP against DeepXDE's tanh-MLP recipe on PDE problems.
 
 python -m benchmarks.accuracy [--problems a,b] [--models kan,kan_chebyshev,mlp,deepxde]
-       [--recipe default] [--quick] [--threads 1] [--out benchmarks/results/accuracy]
+       [--recipe default] [--quick | --scale S] [--threads 1] [--out benchmarks/results/accuracy]
 
 Every (problem, model) pair runs in its own process. kinn models come from the shipped
 configs (``conf/model/<name>.yaml``, overrides as ``kan:degree=5:hidden=[32,32]``) and
@@ -434,6 +434,11 @@ def _fmt(v, spec=".2e") -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
 
+def _budget(args) -> str:
+    scale = QUICK if args.quick else getattr(args, "scale", 1.0)
+    return "full" if scale == 1.0 else f"{'quick ' if args.quick else ''}{scale:g} x"
+
+
 def markdown(runs: list[dict], args) -> str:
     from benchmarks.accuracy_problems import CASES
 
@@ -441,7 +446,7 @@ def markdown(runs: list[dict], args) -> str:
     lines = [
         "# kinn accuracy suite",
         "",
-        f"recipe `{args.recipe}`, {'quick' if args.quick else 'full'} budgets, "
+        f"recipe `{args.recipe}`, {_budget(args)} budgets, "
         f"{args.threads} thread(s). err: mean relative L2 error of the headline fields on the "
         "dense evaluation set; times are CPU seconds of training (validations excluded; on a "
         "shared machine CPU time is fairer than wall time, which is also in the JSON); "
@@ -488,7 +493,11 @@ def main(argv=None):
     parser.add_argument("--problems", default=",".join(CASES))
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--recipe", default="default", help=f"one of {sorted(RECIPES)}")
-    parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke run")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--quick", action="store_true", help=f"--scale {QUICK}: a smoke run")
+    budget.add_argument(
+        "--scale", type=float, default=1.0, help="fraction of every budget (kinn and DeepXDE)"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/results/accuracy")
@@ -497,6 +506,8 @@ def main(argv=None):
     if args.job:
         print(json.dumps(_job(json.loads(args.job))), flush=True)
         return
+    if not 0 < args.scale <= 1:
+        parser.error(f"--scale must be in (0, 1], got {args.scale!r}")
     if args.recipe not in RECIPES:
         parser.error(f"--recipe must be one of {sorted(RECIPES)}, got {args.recipe!r}")
     problems = [p for p in args.problems.split(",") if p]
@@ -519,7 +530,7 @@ def main(argv=None):
                 "problem": problem,
                 "model": model,
                 "recipe": args.recipe,
-                "scale": QUICK if args.quick else 1.0,
+                "scale": QUICK if args.quick else args.scale,
                 "threads": args.threads,
                 "seed": args.seed,
             }

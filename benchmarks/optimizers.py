@@ -3,6 +3,7 @@
 python -m benchmarks.optimizers [--adam 300] [--iters 500] [--gn-iters 100] [--threads 1]
     [--problems poisson1d,poisson2d,inverse] [--models kan,mlp]
     [--optimizers lbfgs,lbfgs_torch,ssbfgs,ssbroyden,gauss_newton]
+python -m benchmarks.optimizers --dense-sizes 2300,4500,8600,20000 [--threads 1]
 
 Every case trains the same float64 network (same seed, same points) with Adam, then runs one
 second-order stage for ``--iters`` iterations (``--gn-iters`` for Gauss-Newton, whose
@@ -11,6 +12,11 @@ strong-Wolfe line search, one iteration per step, as kinn's stages used before. 
 the second stage's wall time; ``evals`` its loss (or residual) evaluations. The inverse
 problem identifies k in -div(k grad u) = f from 100 noise-free observations (noise would put
 a floor under every optimizer's loss).
+
+``--dense-sizes`` times instead what a dense self-scaled Broyden iteration adds to its loss
+evaluations at each parameter count n: the inverse-Hessian update and the direction
+``-H g`` (``update_ms``, ``direction_ms``; one line per n), the n^2 cost that sets
+``kinn.train.recipes.POLISH_MAX_PARAMS``.
 """
 
 import argparse
@@ -98,6 +104,36 @@ def _torch_lbfgs(model, objective, iters: int) -> int:
     return opt.state[params[0]]["func_evals"]
 
 
+def dense_cost(n: int, repeats: int = 5) -> dict:
+    """Milliseconds per SSBroyden update and direction at ``n`` parameters (a mid-run ``H``)."""
+    from kinn.train.optim import SSBroyden
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.nn.Parameter(torch.zeros(n))
+    opt = SSBroyden([x])
+    opt._init_state(opt._store)
+    g = torch.randn(n, generator=gen)
+    s = 1e-3 * torch.randn(n, generator=gen)
+    opt._update(s, 2.0 * s, 1.0, -s)  # the first update builds H = (y.s / y.y) I
+    updates, directions = [], []
+    for _ in range(repeats):
+        s = 1e-3 * opt._direction(g)  # t p, p = -H g
+        y = 2.0 * s + 1e-4 * torch.randn(n, generator=gen)
+        t0 = time.perf_counter()
+        opt._update(s, y, 1e-3, g)
+        t1 = time.perf_counter()
+        opt._direction(g)
+        updates.append(t1 - t0)
+        directions.append(time.perf_counter() - t1)
+    assert opt._store["H"] is not None and opt._store["restarts"] == 0
+    return {
+        "n": n,
+        "update_ms": round(1e3 * min(updates), 2),
+        "direction_ms": round(1e3 * min(directions), 2),
+        "matrix_mib": round(8 * n * n / 2**20),
+    }
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--adam", type=int, default=300)
@@ -107,9 +143,14 @@ def main():
     parser.add_argument("--problems", default=",".join(PROBLEMS))
     parser.add_argument("--models", default=",".join(NETWORKS))
     parser.add_argument("--optimizers", default="lbfgs,lbfgs_torch,ssbfgs,ssbroyden,gauss_newton")
+    parser.add_argument("--dense-sizes", help="time the dense update at these n instead")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_default_dtype(torch.float64)
+    if args.dense_sizes:
+        for n in args.dense_sizes.split(","):
+            print(json.dumps(dense_cost(int(n))), flush=True)
+        return
     for name in args.problems.split(","):
         for net in args.models.split(","):
             for optimizer in args.optimizers.split(","):
