@@ -61,6 +61,21 @@ def test_accurate_trains_every_network_in_every_form(model, make, form, points):
     assert next(net.parameters()).dtype == torch.float64
 
 
+def test_a_network_too_large_for_the_dense_polish_is_polished_by_lbfgs():
+    problem = poisson2d(hard=False)
+    torch.manual_seed(0)
+    net = build_network({"_target_": "kinn.nn.MLP", "hidden": [80, 80]}, 2, 1)[0]  # 6801
+    objective = problem.objective(net, "strong", n_interior=48, n_boundary=16)
+    trainer = accurate(net, objective, adam_steps=3, polish_steps=2, progress=False)
+    polish = trainer.stages[1]
+    assert polish.optimizer == "ssbroyden" and polish.fallback == "lbfgs"
+    with pytest.warns(RuntimeWarning, match=r"6801 parameters, more than max_params=6000"):
+        optimizer, _ = polish.build(trainer.params)
+    assert type(optimizer).__name__ == "LBFGS"
+    result = trainer.fit()
+    assert result.steps == 5 and result.history[-1]["loss"] < result.history[0]["loss"]
+
+
 @pytest.mark.parametrize(
     ("make", "form", "points"),
     [
