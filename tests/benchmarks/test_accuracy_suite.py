@@ -94,3 +94,22 @@ def test_run_kinn_records_errors_against_wall_time():
     assert all(math.isfinite(h["err"]) and 0 <= h["cpu_s"] for h in run["history"])
     assert run["cpu_s"] >= run["history"][-1]["cpu_s"] > run["history"][0]["cpu_s"]
     assert run["err"] == pytest.approx(run["history"][-1]["err"])
+
+
+def test_run_kinn_history_ends_with_the_parameters_the_run_returns():
+    # A callback that changes the parameters after the last validation (as the energy guard
+    # does when it puts its best back): the history gains the returned parameters' error.
+    recipe = {"stages": [{"optimizer": "adam", "steps": 4, "lr": 1e-3}], "dtype": "float64"}
+    net = torch.nn.Sequential(torch.nn.Linear(1, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+
+    def zero_at_the_end(row):
+        if row["step"] == 4:
+            with torch.no_grad():
+                net[2].weight.zero_()
+
+    run = run_kinn(
+        "boundary_layer_1d", net, recipe, points={"n_interior": 32}, callbacks=[zero_at_the_end]
+    )
+    last = run["history"][-1]
+    assert last["step"] == 4 and last["loss"] is None and last["err"] == run["err"]
+    assert run["history"][-2]["err"] != run["err"]
