@@ -85,7 +85,11 @@ class Stage:
                     f"fallback={fallback!r}: only {sorted(_DENSE)} stages fall back, "
                     f"not optimizer={optimizer!r}"
                 )
-            if fallback in _DENSE or _closure_kind(fallback) != "loss":
+            if (
+                fallback not in _OPTIMIZERS
+                or fallback in _DENSE
+                or _closure_kind(fallback) != "loss"
+            ):
                 choices = sorted(
                     k for k in _OPTIMIZERS if k not in _DENSE and _closure_kind(k) == "loss"
                 )

@@ -123,6 +123,7 @@ def test_a_dense_stage_falls_back_past_max_params_with_a_warning():
         ("lbfgs", "adam", r"fallback='adam': only \['ssbfgs', 'ssbroyden'\] stages fall back"),
         ("ssbroyden", "adam", r"fallback='adam': expected one of \['lbfgs'\] or None"),
         ("ssbfgs", "ssbroyden", r"fallback='ssbroyden': expected one of \['lbfgs'\]"),
+        ("ssbroyden", "bfgs", r"fallback='bfgs': expected one of \['lbfgs'\] or None"),
     ],
 )
 def test_bad_fallback_is_refused_naming_it(optimizer, fallback, match):
