@@ -8,9 +8,18 @@ error, CPU seconds, every fourth validation (step, CPU s, error). Lines measured
 ``research/results/burgers_dde_recipe.jsonl``.
 """
 
-import json, sys
+import json
+import sys
+
 from benchmarks.accuracy import run_kinn
-model = sys.argv[1]
-r = run_kinn("burgers", model, "dde", 1.0)
-hist = [(h["step"], round(h["cpu_s"], 1), h["err"]) for h in r["history"][::4]]
-print(json.dumps({"model": model, "recipe": "dde", "err": r["err"], "cpu_s": r["cpu_s"], "steps": r["steps"], "hist": hist}))
+
+
+def main(model: str) -> None:
+    run = run_kinn("burgers", model, "dde", 1.0)
+    hist = [(h["step"], round(h["cpu_s"], 1), h["err"]) for h in run["history"][::4]]
+    keys = ("err", "cpu_s", "steps")
+    print(json.dumps({"model": model, "recipe": "dde", **{k: run[k] for k in keys}, "hist": hist}))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
