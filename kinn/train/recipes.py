@@ -27,8 +27,8 @@ from kinn.train.trainer import RESTART, Trainer
 ADAM_STEPS = 1000
 ADAM_LR = 5e-3
 POLISH_STEPS = 1000  # quasi-Newton iterations, one per trainer step
-# Past this many parameters the polish runs L-BFGS: a dense update costs ~56 ms at 4.5k
-# parameters, ~180 ms at 8.6k and ~0.9 s at 20k (one CPU thread), against a loss
+# Past this many parameters the polish runs L-BFGS: a dense update and direction cost ~64 ms
+# at 4.5k parameters, ~210 ms at 8.6k and ~1.1 s at 20k (one CPU thread), against a loss
 # evaluation of ~10-30 ms for the suite's networks.
 POLISH_MAX_PARAMS = 6000
 ROUND_OFF = 1e-9  # relative energy differences the energy guard takes for noise
