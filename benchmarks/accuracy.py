@@ -441,8 +441,7 @@ def _fmt(v, spec=".2e") -> str:
 
 
 def _budget(args) -> str:
-    scale = QUICK if args.quick else getattr(args, "scale", 1.0)
-    return "full" if scale == 1.0 else f"{'quick ' if args.quick else ''}{scale:g} x"
+    return "full" if args.scale == 1.0 else f"{'quick ' if args.quick else ''}{args.scale:g} x"
 
 
 def markdown(runs: list[dict], args) -> str:
@@ -514,6 +513,8 @@ def main(argv=None):
         return
     if not 0 < args.scale <= 1:
         parser.error(f"--scale must be in (0, 1], got {args.scale!r}")
+    if args.quick:
+        args.scale = QUICK
     if args.recipe not in RECIPES:
         parser.error(f"--recipe must be one of {sorted(RECIPES)}, got {args.recipe!r}")
     problems = [p for p in args.problems.split(",") if p]
@@ -536,7 +537,7 @@ def main(argv=None):
                 "problem": problem,
                 "model": model,
                 "recipe": args.recipe,
-                "scale": QUICK if args.quick else args.scale,
+                "scale": args.scale,
                 "threads": args.threads,
                 "seed": args.seed,
             }

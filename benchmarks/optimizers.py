@@ -109,16 +109,17 @@ def dense_cost(n: int, repeats: int = 5) -> dict:
     from kinn.train.optim import SSBroyden
 
     gen = torch.Generator().manual_seed(0)
-    x = torch.nn.Parameter(torch.zeros(n))
+    f64 = torch.float64
+    x = torch.nn.Parameter(torch.zeros(n, dtype=f64))
     opt = SSBroyden([x])
     opt._init_state(opt._store)
-    g = torch.randn(n, generator=gen)
-    s = 1e-3 * torch.randn(n, generator=gen)
+    g = torch.randn(n, generator=gen, dtype=f64)
+    s = 1e-3 * torch.randn(n, generator=gen, dtype=f64)
     opt._update(s, 2.0 * s, 1.0, -s)  # the first update builds H = (y.s / y.y) I
     updates, directions = [], []
     for _ in range(repeats):
         s = 1e-3 * opt._direction(g)  # t p, p = -H g
-        y = 2.0 * s + 1e-4 * torch.randn(n, generator=gen)
+        y = 2.0 * s + 1e-4 * torch.randn(n, generator=gen, dtype=f64)
         t0 = time.perf_counter()
         opt._update(s, y, 1e-3, g)
         t1 = time.perf_counter()

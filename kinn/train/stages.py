@@ -21,8 +21,16 @@ _OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "ssbroyden": SSBroyden,
     "gauss_newton": GaussNewton,
 }
+
+
+def _closure_kind(optimizer: str) -> str | None:
+    return getattr(_OPTIMIZERS[optimizer], "closure_kind", None)
+
+
 _DENSE = ("ssbfgs", "ssbroyden")  # a dense n x n inverse Hessian, refused past max_params
 _DENSE_LIMIT = int(inspect.signature(SSBroyden).parameters["max_params"].default)
+# what a dense stage may fall back to: the other optimizers whose closure returns the loss
+_FALLBACKS = tuple(sorted(k for k in _OPTIMIZERS if k not in _DENSE and _closure_kind(k) == "loss"))
 _SCHEDULERS = ("cosine", "exponential", "step", "multistep")
 
 
@@ -85,15 +93,10 @@ class Stage:
                     f"fallback={fallback!r}: only {sorted(_DENSE)} stages fall back, "
                     f"not optimizer={optimizer!r}"
                 )
-            if (
-                fallback not in _OPTIMIZERS
-                or fallback in _DENSE
-                or _closure_kind(fallback) != "loss"
-            ):
-                choices = sorted(
-                    k for k in _OPTIMIZERS if k not in _DENSE and _closure_kind(k) == "loss"
+            if fallback not in _FALLBACKS:
+                raise ValueError(
+                    f"fallback={fallback!r}: expected one of {list(_FALLBACKS)} or None"
                 )
-                raise ValueError(f"fallback={fallback!r}: expected one of {choices} or None")
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise ValueError(f"steps={steps!r}: expected a positive integer")
         if lr is None:
@@ -179,10 +182,6 @@ class Stage:
         grid = f", grid={self.grid}" if self.grid is not None else ""
         grid += f", fallback={self.fallback!r}" if self.fallback is not None else ""
         return f"Stage({self.optimizer!r}, steps={self.steps}, lr={self.lr}{sched}{grid}{extra})"
-
-
-def _closure_kind(optimizer: str) -> str | None:
-    return getattr(_OPTIMIZERS[optimizer], "closure_kind", None)
 
 
 def _scheduler_spec(scheduler: str | dict | None, steps: int) -> tuple[str, dict] | None:
