@@ -14,7 +14,9 @@
  * W is the stacked weight (I K + I, O): rows i K + j the coefficients C[i, j], rows I K + i
  * the base weights (present when F is). For B-splines M holds the matrices of the bases and
  * their u-derivatives, (4, L, L), row p multiplying u^p; s0, s1 the slopes d/du of the bases
- * at u = 0 and u = 1 (the linear continuation outside the domain). Chebyshev bases come from
+ * at u = 0 and u = 1. Outside the domain the bases continue with their end value, slope and
+ * curvature, the curvature fading to zero over one grid spacing (the C^2 extension of
+ * kinn/nn/bspline.py, tail_factors; the curvatures come from M). Chebyshev bases come from
  * T = tanh(v) by recurrences. F, when not NULL, holds the base activation's derivatives
  * (nder, N, I), computed by the caller, or with silu set only sigmoid(v) (1, N, I), from
  * which the kernel derives SiLU and its derivatives.
@@ -97,7 +99,7 @@ typedef struct {
     REAL *rows;       /* (R, L, Q) chained rows of the spline bases */
     REAL *fb;         /* (4, Q) base activation and derivatives */
     REAL *brow;       /* (R, Q) chained rows of the base activation */
-    REAL *lo, *ih, *w; /* (Q), (Q), (4 Q) */
+    REAL *lo, *ih, *w; /* (Q), (Q), (8 Q) */
     int *beg, *ord;    /* (G + 2), (TN): the tile's points sorted by interval, per input */
     REAL *s;           /* (R, L + 1, Q) loss gradient reaching each chained row (base last) */
     REAL *gJt;         /* (R, Q) the tile's gradient of J */
@@ -119,7 +121,7 @@ static int tile_alloc(tile *s, int R, int I, int O, int L, int G)
     const long Q = (long)s->TN * I;
     s->Q = (int)Q;
     s->m = malloc(sizeof(int) * (Q + G + 2 + s->TN));
-    s->Jt = malloc(sizeof(REAL) * (Q * (R + 4 * L + R * L + 4 + R + 6 + R * (L + 1) + R) +
+    s->Jt = malloc(sizeof(REAL) * (Q * (R + 4 * L + R * L + 4 + R + 10 + R * (L + 1) + R) +
                                    (long)L * s->TN));
     if (!s->m || !s->Jt) {
         free(s->m);
@@ -135,7 +137,7 @@ static int tile_alloc(tile *s, int R, int I, int O, int L, int G)
     s->lo = s->brow + R * Q;
     s->ih = s->lo + Q;
     s->w = s->ih + Q;
-    s->s = s->w + 4 * Q;
+    s->s = s->w + 8 * Q;
     s->gJt = s->s + R * (L + 1) * Q;
     s->z = s->gJt + R * Q;
     return 0;
@@ -155,7 +157,18 @@ AI void tile_bases(const layer *c, const int L, int Q, int nder, tile *s)
     const REAL *restrict x = s->Jt, *restrict lo = s->lo, *restrict ih = s->ih;
     REAL *restrict u = s->w, *restrict left = s->w + Q, *restrict right = s->w + 2 * Q;
     REAL *restrict inside = s->w + 3 * Q;
+    /* the continuation's factors P0..P3 beyond the nearest end (tail_factors in bspline.py) */
+    REAL *restrict p0 = s->w + 4 * Q, *restrict p1 = s->w + 5 * Q;
+    REAL *restrict p2 = s->w + 6 * Q, *restrict p3 = s->w + 7 * Q;
     int *restrict m = s->m;
+    /* the bases' curvatures d2/du2 at u = 0 and u = 1, from M_2 */
+    REAL c0[KINN_L], c1[KINN_L];
+    for (int l = 0; l < L; l++) {
+        c0[l] = c->M[2 * L * L + l];
+        c1[l] = 0;
+        for (int p = 0; p < L; p++)
+            c1[l] += c->M[(2 * L + p) * L + l];
+    }
 #pragma GCC ivdep
     for (int q = 0; q < Q; q++) {
         const REAL t = (x[q] - lo[q]) * ih[q];
@@ -170,6 +183,12 @@ AI void tile_bases(const layer *c, const int L, int Q, int nder, tile *s)
         left[q] = ex < 0 ? ex : 0;
         right[q] = ex > 0 ? ex : 0;
         inside[q] = ex == 0 ? 1 : 0;
+        const REAL d = ex < 0 ? -ex : ex, dq = d < 1 ? d : 1, slope = dq - (REAL)0.5 * dq * dq;
+        const REAL sign = ex < 0 ? -1 : 1;
+        p0[q] = dq * dq * ((REAL)0.5 - dq / 6) + (d - dq) * slope;
+        p1[q] = sign * slope;
+        p2[q] = 1 - dq;
+        p3[q] = d > 0 && d < 1 ? -sign : 0;
     }
     for (int r = 0; r < nder; r++) {
         const REAL *Mr = c->M + r * L * L;
@@ -185,20 +204,25 @@ AI void tile_bases(const layer *c, const int L, int Q, int nder, tile *s)
                     acc = acc * u[q] + col[p];
                 br[q] = acc;
             }
+            /* the curvature at the nearest end multiplies the factors (zero inside) */
+            const REAL a0 = c->s0[l], a1 = c->s1[l], k0 = c0[l], k1 = c1[l];
             if (r == 0) {
-                const REAL a0 = c->s0[l], a1 = c->s1[l];
 #pragma GCC ivdep
                 for (int q = 0; q < Q; q++)
-                    br[q] += left[q] * a0 + right[q] * a1;
+                    br[q] += left[q] * a0 + right[q] * a1 + (left[q] < 0 ? k0 : k1) * p0[q];
             } else if (r == 1) {
 #pragma GCC ivdep
                 for (int q = 0; q < Q; q++)
-                    br[q] *= ih[q];
+                    br[q] = (br[q] + (left[q] < 0 ? k0 : k1) * p1[q]) * ih[q];
+            } else if (r == 2) {
+#pragma GCC ivdep
+                for (int q = 0; q < Q; q++)
+                    br[q] *= ih[q] * ih[q] * p2[q];
             } else {
 #pragma GCC ivdep
                 for (int q = 0; q < Q; q++) {
-                    const REAL f = ih[q] * ih[q] * inside[q];
-                    br[q] *= r == 2 ? f : f * ih[q];
+                    const REAL tail = (left[q] < 0 ? k0 : k1) * p3[q];
+                    br[q] = (br[q] * inside[q] + tail) * ih[q] * ih[q] * ih[q];
                 }
             }
         }

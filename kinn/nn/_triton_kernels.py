@@ -12,7 +12,8 @@ import triton.language as tl
 @triton.jit
 def bspline_dense(x, lo, ih, M, s0, s1, G, kk, L: tl.constexpr, NDER: tl.constexpr):
     """Dense ``(BN, BK)`` tiles of the bases and x-derivatives 0..NDER-1 at x ``(BN,)``
-    (zero but in the L live columns ``m .. m + k``), with the C^1 extension outside."""
+    (zero but in the L live columns ``m .. m + k``), with the C^2 extension outside
+    (``tail_factors`` in :mod:`kinn.nn.bspline`; the end curvatures come from ``M_2``)."""
     s = (x - lo) * ih
     sc = tl.minimum(tl.maximum(s, 0.0), G * 1.0)
     mf = tl.minimum(tl.floor(sc), G - 1.0)
@@ -22,6 +23,14 @@ def bspline_dense(x, lo, ih, M, s0, s1, G, kk, L: tl.constexpr, NDER: tl.constex
     left = tl.minimum(ex, 0.0)
     right = tl.maximum(ex, 0.0)
     inside = tl.where(ex == 0, 1.0, 0.0)
+    d = tl.abs(ex)
+    dq = tl.minimum(d, 1.0)
+    slope = dq - 0.5 * dq * dq
+    sign = tl.where(ex < 0, -1.0, 1.0)
+    p0 = dq * dq * (0.5 - dq / 6.0) + (d - dq) * slope
+    p1 = sign * slope
+    p2 = 1.0 - dq
+    p3 = tl.where((d > 0) & (d < 1), -sign, 0.0)
     col = kk[None, :] - mf.to(tl.int32)[:, None]  # local basis index of each dense column
     D0 = tl.zeros((x.shape[0], kk.shape[0]), dtype=x.dtype)
     D1 = tl.zeros((x.shape[0], kk.shape[0]), dtype=x.dtype)
@@ -29,20 +38,25 @@ def bspline_dense(x, lo, ih, M, s0, s1, G, kk, L: tl.constexpr, NDER: tl.constex
     D3 = tl.zeros((x.shape[0], kk.shape[0]), dtype=x.dtype)
     for l in tl.static_range(L):
         hit = col == l
+        # the curvature of basis l at the nearest end (zero inside, where the factors are)
+        k1 = tl.load(M + (2 * L) * L + l)
+        for p in tl.static_range(1, L):
+            k1 = k1 + tl.load(M + (2 * L + p) * L + l)
+        curv = tl.where(ex < 0, tl.load(M + (2 * L) * L + l), k1)
         for r in tl.static_range(NDER):
             # Horner on column l of M_r: row p multiplies u^p
             acc = tl.load(M + (r * L + L - 1) * L + l) + 0.0 * u
             for q in tl.static_range(L - 1):
                 acc = acc * u + tl.load(M + (r * L + L - 2 - q) * L + l)
             if r == 0:
-                acc = acc + left * tl.load(s0 + l) + right * tl.load(s1 + l)
+                acc = acc + left * tl.load(s0 + l) + right * tl.load(s1 + l) + curv * p0
                 D0 = tl.where(hit, acc[:, None], D0)
             elif r == 1:
-                D1 = tl.where(hit, (acc * ih)[:, None], D1)
+                D1 = tl.where(hit, ((acc + curv * p1) * ih)[:, None], D1)
             elif r == 2:
-                D2 = tl.where(hit, (acc * ih * ih * inside)[:, None], D2)
+                D2 = tl.where(hit, (acc * ih * ih * p2)[:, None], D2)
             else:
-                D3 = tl.where(hit, (acc * ih * ih * ih * inside)[:, None], D3)
+                D3 = tl.where(hit, ((acc * inside + curv * p3) * ih * ih * ih)[:, None], D3)
     return D0, D1, D2, D3
 
 

@@ -9,11 +9,14 @@ and their values are the power vector times a fixed matrix::
 so no recursion over degrees and no search over knots is needed. Derivatives use the same
 ``M_k`` with differentiated power vectors, divided by ``h^r``.
 
-Outside the grid's domain every basis continues linearly with its value and slope at the
-nearest end (a C^1 extension: second and higher derivatives vanish there). Splines therefore
-have no kink where hidden activations leave the next layer's grid, grow only linearly far
-away, and the bases stay a partition of unity. Keep inputs inside the domain where the
-function's shape matters (normalise them, or use ``BSplineKANLayer.update_grid``).
+Outside the grid's domain every basis continues with its value, slope and curvature at the
+nearest end, the curvature fading linearly to zero over one grid spacing, then as a straight
+line (a C^2 extension, see :func:`tail_factors`). A cubic spline is C^2 inside its domain, so
+the network stays C^2 where hidden activations leave the next layer's grid: a strong-form
+residual (second derivatives) has no jump there, which a line search would meet as a jump of
+the loss. Splines grow only linearly far away, and the bases stay a partition of unity. Keep
+inputs inside the domain where the function's shape matters (normalise them, or use
+``BSplineKANLayer.update_grid``).
 """
 
 from __future__ import annotations
@@ -146,19 +149,52 @@ def _end_slopes(coef: list[list[float]]) -> tuple[list[float], list[float]]:
     return at0, at1
 
 
+def _end_curvatures(coef: list[list[float]]) -> tuple[list[float], list[float]]:
+    """d^2/du^2 of ``[1, u, .., u^k] @ coef`` at u = 0 and at u = 1, per column."""
+    at0 = [2.0 * c for c in coef[2]] if len(coef) > 2 else [0.0] * len(coef[0])
+    at1 = [sum(p * (p - 1) * row[c] for p, row in enumerate(coef)) for c in range(len(coef[0]))]
+    return at0, at1
+
+
+def tail_factors(left: torch.Tensor, right: torch.Tensor) -> dict[str, torch.Tensor]:
+    """How a spline continues beyond its domain, in grid units.
+
+    ``left <= 0`` and ``right >= 0`` are the distances beyond the first and the last knot (0
+    inside; at most one is non-zero). With ``b0, b1, b2`` the value, slope and curvature at
+    the nearest end and ``d`` the signed distance, the continuation is::
+
+        f(d) = b0 + b1 d + b2 P0(d),   f'(d) = b1 + b2 P1(d),
+        f''(d) = b2 P2(d),             f'''(d) = b2 P3(d)
+
+    with ``P2 = 1 - q``, ``q = min(|d|, 1)``: the curvature fades linearly to zero over one
+    grid spacing, then the spline is a straight line. Returns ``p0_left``, ``p0_right``,
+    ``p1_left``, ``p1_right``, ``p3_left``, ``p3_right`` (each zero on the other side) and
+    ``p2`` (1 inside), all shaped like ``left``.
+    """
+    out = {}
+    for side, d, sign in (("left", -left, -1.0), ("right", right, 1.0)):
+        q = d.clamp(max=1.0)
+        slope = q - 0.5 * q * q  # the integral of 1 - q
+        out[f"p0_{side}"] = q * q * (0.5 - q / 6.0) + (d - q) * slope
+        out[f"p1_{side}"] = sign * slope
+        out[f"p3_{side}"] = -sign * ((d > 0) & (d < 1)).to(d.dtype)
+    out["p2"] = 1.0 - (-left).clamp(max=1.0) - right.clamp(max=1.0)
+    return out
+
+
 def _horner_columns(
     u: torch.Tensor, coef: list[list[float]], factor=None, tail=None
 ) -> torch.Tensor:
     """``([1, u, .., u^k] @ coef) * factor`` by Horner's rule, one column at a time.
 
-    ``tail = (left, right, (slopes0, slopes1))`` adds ``left * slopes0 + right * slopes1``
-    per column (the linear continuation beyond the ends of the domain).
+    ``tail = [(t, per_column), ..]`` adds ``t * per_column[r]`` to column r for every pair
+    (the continuation beyond the ends of the domain).
 
     u, factor: ``(N, I)`` -> ``(N, I, k+1)``. Scalar coefficients on contiguous ``(N, I)``
     tensors are several times faster on CPU than a broadcast over a trailing axis of size k+1;
     outside autograd the updates run in place. Leading zero coefficients are skipped.
     """
-    tensors = [u, factor] + ([] if tail is None else list(tail[:2]))
+    tensors = [u, factor] + [t for t, _ in tail or ()]
     inplace = not (
         torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
     )
@@ -181,12 +217,13 @@ def _horner_columns(
                         acc = acc * u
         if factor is not None:
             acc = acc.mul_(factor) if inplace else acc * factor
-        if tail is not None:
-            left, right, (s0, s1) = tail
+        for t, per_column in tail or ():
+            if per_column[r] == 0:
+                continue
             if inplace:
-                acc.add_(left, alpha=s0[r]).add_(right, alpha=s1[r])
+                acc.add_(t, alpha=per_column[r])
             else:
-                acc = acc + left * s0[r] + right * s1[r]
+                acc = acc + t * per_column[r]
         out[..., r] = acc
     return out
 
@@ -205,8 +242,8 @@ def uniform_local(
     x: ``(N, I)``; ``lo``, ``inv_h``: ``(I,)`` first knot and inverse spacing; ``matrices``:
     ``[M_0, M_1, ..]`` (nested lists or tensors, at least ``max(order, 1) + 1`` of them).
     Returns ``index (N, I)`` (long, 0..G-1, the dense column of local basis 0) and
-    ``(N, I, k+1)`` tensors for the derivative orders ``first .. order``, with the C^1
-    extension outside the domain (see the module docstring).
+    ``(N, I, k+1)`` tensors for the derivative orders ``first .. order``, with the C^2
+    extension outside the domain (see the module docstring and :func:`tail_factors`).
     """
     s = (x - lo) * inv_h
     sc = s.clamp(0, grid_size)
@@ -214,19 +251,30 @@ def uniform_local(
     u = sc - m
     excess = s - sc  # grid units beyond the domain; 0 inside
     coef = [c.tolist() if isinstance(c, torch.Tensor) else c for c in matrices]
+    # Beyond the domain u sits at 0 or 1, where the slopes and curvatures in u of the bases
+    # are fixed numbers: the tail costs a few scalar updates per basis, not another Horner.
+    left, right = excess.clamp(max=0), excess.clamp(min=0)
+    f = tail_factors(left, right)
+    s0, s1 = _end_slopes(coef[0])
+    c0, c1 = _end_curvatures(coef[0])
     out = []
     for r in range(first, order + 1):
         if r == 0:
-            # beyond the domain u sits at 0 or 1, where the slopes d/du of the bases are fixed
-            # numbers: the linear tail costs two scalar updates per basis, not a second Horner
-            left, right = excess.clamp(max=0), excess.clamp(min=0)
-            vals = _horner_columns(u, coef[0], tail=(left, right, _end_slopes(coef[0])))
+            tail = [(left, s0), (right, s1), (f["p0_left"], c0), (f["p0_right"], c1)]
+            out.append(_horner_columns(u, coef[0], tail=tail))
+            continue
+        h_r = inv_h.pow(r).expand_as(u)
+        tail = None
+        if r == 1:
+            factor = h_r
+            tail = [(f["p1_left"] * h_r, c0), (f["p1_right"] * h_r, c1)]
+        elif r == 2:
+            factor = h_r * f["p2"]
         else:
-            factor = inv_h.pow(r).expand_as(u)
-            if r >= 2:
-                factor = factor * (excess == 0).to(x.dtype)
-            vals = _horner_columns(u, coef[r], factor.contiguous())
-        out.append(vals)
+            factor = h_r * (excess == 0).to(x.dtype)
+            if r == 3:
+                tail = [(f["p3_left"] * h_r, c0), (f["p3_right"] * h_r, c1)]
+        out.append(_horner_columns(u, coef[r], factor.contiguous(), tail=tail))
     return m.long(), out
 
 
@@ -278,19 +326,35 @@ def bspline_basis_general(
 
     x: ``(N, I)``; grid: ``(I, G+1)`` increasing knots (extended by k knots each side at the end
     spacing). Returns the ``derivative``-th x-derivative of the ``G+k`` bases, ``(N, I, G+k)``.
-    Outside the domain the bases continue linearly (C^1), as in :func:`bspline_basis`.
+    Outside the domain the bases continue as in :func:`bspline_basis` (C^2), in units of the
+    end intervals.
     """
     _check_degree(degree)
     grid_size = grid.shape[1] - 1
     _check_grid(grid_size)
     lo, hi = grid[:, 0], grid[:, -1]
     xc = torch.minimum(torch.maximum(x, lo), hi)
-    excess = (x - xc).unsqueeze(-1)
+    excess = x - xc
+    h_left, h_right = grid[:, 1] - lo, hi - grid[:, -2]  # (I,): the end intervals
+    f = tail_factors(excess.clamp(max=0) / h_left, excess.clamp(min=0) / h_right)
+    f = {name: value.unsqueeze(-1) for name, value in f.items()}
+    hl, hr = h_left[:, None], h_right[:, None]
+    curvature = _cox_de_boor(xc, grid, degree, 2)  # at the end, outside
     if derivative == 0:
-        return _cox_de_boor(xc, grid, degree, 0) + excess * _cox_de_boor(xc, grid, degree, 1)
+        tail = (hl * hl * f["p0_left"] + hr * hr * f["p0_right"]) * curvature
+        return _cox_de_boor(xc, grid, degree, 0) + excess.unsqueeze(-1) * _cox_de_boor(
+            xc, grid, degree, 1
+        ) + tail
     if derivative == 1:
-        return _cox_de_boor(xc, grid, degree, 1)
-    return _cox_de_boor(xc, grid, degree, derivative) * (excess == 0).to(x.dtype)
+        tail = (hl * f["p1_left"] + hr * f["p1_right"]) * curvature
+        return _cox_de_boor(xc, grid, degree, 1) + tail
+    if derivative == 2:
+        return curvature * f["p2"]
+    inside = (excess == 0).to(x.dtype).unsqueeze(-1)
+    higher = _cox_de_boor(xc, grid, degree, derivative) * inside
+    if derivative == 3:
+        higher = higher + (f["p3_left"] / hl + f["p3_right"] / hr) * curvature
+    return higher
 
 
 def _cox_de_boor(x: torch.Tensor, grid: torch.Tensor, degree: int, derivative: int):

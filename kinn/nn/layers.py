@@ -225,8 +225,9 @@ class BSplineKANLayer(KANLayer):
             :data:`kinn.nn.activations.ACTIVATIONS`, or ``None``).
         bias: learnable output bias.
 
-    Outside the domain every spline continues linearly with its end value and slope (C^1: no
-    kink where hidden activations leave the grid, linear growth far away); the base branch is
+    Outside the domain every spline continues with its end value, slope and curvature, the
+    curvature fading to zero over one grid spacing (C^2: no jump of a second derivative where
+    hidden activations leave the grid, linear growth far away); the base branch is
     unaffected. On a uniform grid the bases come from the matrix form with a fused custom
     backward (the C kernel on CPU); after a quantile grid update (non-uniform knots) the layer
     switches to the exact Cox-de Boor path.

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from kinn.nn import bspline_basis, bspline_basis_general, bspline_matrix, uniform_grid
+from kinn.nn.bspline import matrix_rows, scatter_dense, uniform_local
 
 
 def cox_de_boor(x: np.ndarray, knots: np.ndarray, degree: int) -> np.ndarray:
@@ -48,17 +49,50 @@ def test_bases_are_a_partition_of_unity_inside_and_outside(degree):
     torch.testing.assert_close(b.sum(-1), torch.ones(301, 3, dtype=torch.float64))
 
 
-def test_bases_continue_linearly_outside_the_domain():
+def test_bases_continue_c2_then_linearly_outside_the_domain():
+    # value, slope and curvature carry over at each end; the curvature fades to zero over one
+    # spacing (h = 0.5 here), then every basis is a straight line
     knots = uniform_grid((-1.0, 1.0), 4, 1, dtype=torch.float64)
-    ends = torch.tensor([[-1.0], [1.0]], dtype=torch.float64)
-    far = torch.tensor([[-7.0], [9.0]], dtype=torch.float64)
-    b = bspline_basis(far, knots, 3)
-    value = bspline_basis_general(ends, knots, 3)
-    slope = bspline_basis_general(ends, knots, 3, derivative=1)
-    torch.testing.assert_close(b, value + (far - ends).unsqueeze(-1) * slope)
-    assert slope.abs().sum() > 0  # the extension is not constant
-    zero = bspline_basis_general(far, knots, 3, derivative=2)
-    assert torch.equal(zero, torch.zeros_like(zero))
+    for degree in (2, 3, 5):
+        for end in (-1.0, 1.0):
+            side = torch.tensor([[end - 1e-12], [end + 1e-12]], dtype=torch.float64)
+            for r in range(3):
+                b = bspline_basis_general(side, knots, degree, r)
+                torch.testing.assert_close(b[0], b[1], rtol=0, atol=1e-9)
+            curvature = bspline_basis_general(side[:1] * 0 + end, knots, degree, 2)
+            assert curvature.abs().sum() > 0  # the continuation is not the linear one
+        far = torch.tensor([[-1.6], [-7.0], [1.6], [9.0]], dtype=torch.float64)
+        zero = bspline_basis_general(far, knots, degree, 2)
+        assert torch.equal(zero, torch.zeros_like(zero))
+        slope = bspline_basis_general(far, knots, degree, 1)
+        torch.testing.assert_close(slope[0], slope[1])
+        torch.testing.assert_close(slope[2], slope[3])
+        b = bspline_basis(far, knots, degree)
+        torch.testing.assert_close(b[1] - b[0], (far[1] - far[0]) * slope[0])
+        torch.testing.assert_close(b[3] - b[2], (far[3] - far[2]) * slope[2])
+
+
+@pytest.mark.parametrize("degree", [1, 2, 3, 5])
+def test_derivatives_outside_the_domain_match_finite_differences(degree):
+    knots = uniform_grid((-1.0, 1.0), 5, 1, dtype=torch.float64)
+    x = torch.linspace(-2.3, 2.3, 467, dtype=torch.float64)[:, None]
+    eps = 1e-6
+    for r in (1, 2, 3):
+        ours = bspline_basis_general(x, knots, degree, r)
+        upper = bspline_basis_general(x + eps, knots, degree, r - 1)
+        lower = bspline_basis_general(x - eps, knots, degree, r - 1)
+        fd = (upper - lower) / (2 * eps)
+        # the third derivative jumps at the ends and one spacing beyond them
+        near = ((x.abs() - 1).abs() < 2 * eps) | ((x.abs() - 1.4).abs() < 2 * eps)
+        keep = ~near[:, 0] if r == 3 else slice(None)
+        torch.testing.assert_close(ours[keep], fd[keep], rtol=1e-5, atol=1e-5 * 5**r)
+        # the matrix form on the uniform grid gives the same continuation
+        inv_h, lo = (
+            torch.tensor([2.5], dtype=torch.float64),
+            torch.tensor([-1.0], dtype=torch.float64),
+        )
+        m, vals = uniform_local(x, lo, inv_h, 5, matrix_rows(degree, r), r, r)
+        torch.testing.assert_close(scatter_dense(m, vals[0], 5 + degree), ours)
 
 
 def test_matrix_rows_of_derivatives_match_finite_differences():

@@ -12,7 +12,7 @@ from kinn.train import Stage, Trainer
 
 def bspline_kan(d):
     # A wider domain for the hidden layer keeps its inputs inside the grid, where the splines
-    # have their full resolution (outside they only continue linearly).
+    # have their full resolution (outside they only continue to a straight line).
     return KAN([d, 8, 1], grid=10, domain=[(-1, 1), (-4, 4)])
 
 
