@@ -2,6 +2,7 @@
 
 python -m benchmarks.accuracy [--problems a,b] [--models kan,kan_chebyshev,mlp,deepxde]
        [--recipe default] [--quick | --scale S] [--threads 1] [--out benchmarks/results/accuracy]
+       [--reuse earlier.json]
 
 Every (problem, model) pair runs in its own process. kinn models come from the shipped
 configs (``conf/model/<name>.yaml``, overrides as ``kan:degree=5:hidden=[32,32]``) and
@@ -14,7 +15,9 @@ removed), so the error of every model at the DeepXDE run's time can be read off.
 figures use CPU seconds: on a shared machine other processes inflate wall time.
 
 Writes ``<out>.json`` (every run with its history) and ``<out>.md`` (tables), and prints one
-JSON object per run.
+JSON object per run. ``--reuse`` takes the runs of an earlier ``<out>.json`` at the same scale
+for the (problem, model) pairs this run does not run (DeepXDE's, say, while kinn changes),
+and marks them ``reused`` in both files.
 """
 
 from __future__ import annotations
@@ -447,7 +450,10 @@ def _budget(args) -> str:
 def markdown(runs: list[dict], args) -> str:
     from benchmarks.accuracy_problems import CASES
 
-    models = list(dict.fromkeys(r["model"] for r in runs))
+    models = sorted(
+        dict.fromkeys(r["model"] for r in runs),
+        key=lambda m: MODELS.index(m) if m in MODELS else len(MODELS),
+    )
     lines = [
         "# kinn accuracy suite",
         "",
@@ -486,7 +492,7 @@ def markdown(runs: list[dict], args) -> str:
             f"{_fmt(r.get('cpu_s'), '.1f')} | {_fmt(r.get('wall_s'), '.1f')} | "
             f"{r.get('steps', '-')} | "
             f"{_fmt(r.get('err_at_dde_time'))} | {_fmt(r.get('time_to_dde_err'), '.1f')} | "
-            f"{r.get('params', '-')} | {r['status']} |"
+            f"{r.get('params', '-')} | {r['status']}{' (reused)' if r.get('reused') else ''} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -506,6 +512,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/results/accuracy")
+    parser.add_argument("--reuse", help="an earlier <out>.json: its runs of pairs not run here")
     parser.add_argument("--job", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.job:
@@ -528,7 +535,9 @@ def main(argv=None):
         have_dde = importlib.util.find_spec("deepxde") is not None
     except ValueError:
         have_dde = False
-    runs = []
+    runs = (
+        reused_runs(args.reuse, args.scale, problems, args.models.split(",")) if args.reuse else []
+    )
     for problem in problems:
         for model in args.models.split(","):
             if model == "deepxde" and (not have_dde or CASES[problem].deepxde is None):
@@ -546,6 +555,24 @@ def main(argv=None):
             print(json.dumps({k: v for k, v in r.items() if k != "history"}), flush=True)
             write(runs, args)  # after every run: a stopped suite keeps what it measured
     print(f"wrote {args.out}.md and {args.out}.json", file=sys.stderr)
+
+
+def reused_runs(path: str, scale: float, problems: list[str], models: list[str]) -> list[dict]:
+    """The runs of an earlier suite file for ``problems`` whose model is not in ``models``,
+    marked ``reused``; the file must have been run at ``scale``."""
+    try:
+        earlier = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"--reuse must name a suite JSON file, got {path!r}: {err}") from err
+    if earlier.get("args", {}).get("scale") != scale:
+        got = earlier.get("args", {}).get("scale")
+        raise SystemExit(f"--reuse file {path!r} ran at scale {got!r}, this run at {scale!r}")
+    keep = [
+        {**r, "reused": path}
+        for r in earlier["runs"]
+        if r["problem"] in problems and r["model"] not in models
+    ]
+    return sorted(keep, key=lambda r: problems.index(r["problem"]))
 
 
 def write(runs: list[dict], args) -> None:

@@ -1,5 +1,6 @@
 """The accuracy suite's problems are defined right, and its bookkeeping reads histories right."""
 
+import json
 import math
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from benchmarks.accuracy import compare, error_at, run_kinn, time_to
+from benchmarks.accuracy import compare, error_at, reused_runs, run_kinn, time_to
 from benchmarks.accuracy_problems import CASES
 
 ANALYTIC = [
@@ -113,3 +114,23 @@ def test_run_kinn_history_ends_with_the_parameters_the_run_returns():
     last = run["history"][-1]
     assert last["step"] == 4 and last["loss"] is None and last["err"] == run["err"]
     assert run["history"][-2]["err"] != run["err"]
+
+
+def test_reuse_takes_an_earlier_files_runs_of_the_models_not_run(tmp_path):
+    earlier = tmp_path / "earlier.json"
+    runs = [
+        {"problem": p, "model": m, "err": 0.1, "history": []}
+        for p in ("poisson3d", "poisson2d", "burgers")
+        for m in ("kan", "deepxde")
+    ]
+    earlier.write_text(json.dumps({"args": {"scale": 0.25}, "runs": runs}))
+    kept = reused_runs(str(earlier), 0.25, ["poisson2d", "poisson3d"], ["kan"])
+    assert [(r["problem"], r["model"]) for r in kept] == [
+        ("poisson2d", "deepxde"),
+        ("poisson3d", "deepxde"),
+    ]
+    assert all(r["reused"] == str(earlier) for r in kept)
+    with pytest.raises(SystemExit, match="ran at scale 0.25, this run at 1.0"):
+        reused_runs(str(earlier), 1.0, ["poisson2d"], ["kan"])
+    with pytest.raises(SystemExit, match="must name a suite JSON file"):
+        reused_runs(str(tmp_path / "missing.json"), 0.25, ["poisson2d"], ["kan"])
