@@ -26,7 +26,7 @@ from kinn.train.trainer import RESTART, Trainer
 
 ADAM_STEPS = 1000
 ADAM_LR = 5e-3
-POLISH_STEPS = 1000  # quasi-Newton iterations, one per trainer step
+POLISH_STEPS = 3000  # quasi-Newton iterations, one per trainer step
 # Past this many parameters the polish runs L-BFGS: a dense update and direction cost ~64 ms
 # at 4.5k parameters, ~210 ms at 8.6k and ~1.1 s at 20k (one CPU thread), against a loss
 # evaluation of ~10-30 ms for the suite's networks.
@@ -48,6 +48,13 @@ def accurate_stages(
     L-BFGS iterations: 9.2e-6 in 76 s), 4.6e-7 on 2-D Poisson in the energy form (Chebyshev
     KAN, 82 s; L-BFGS: 5.2e-6 in 108 s) and 2.1e-6 on plane elasticity in the energy form
     (Chebyshev KAN, 420 s; L-BFGS: 1.6e-5 in 493 s).
+
+    Why 3000 iterations: at a quarter of the budget (250 Adam steps, then 750 iterations;
+    ``benchmarks.accuracy --scale 0.25``, 2026-12-03, one CPU thread) the B-spline KAN's
+    errors kept falling past the 250 iterations of a quarter of the former 1000: allen_cahn
+    0.32 -> 0.029, klein_gordon 0.090 -> 0.022, wave1d 0.38 -> 0.096, multiscale_1d 0.37 ->
+    0.042, poisson3d 1.3e-4 -> 2.8e-5, every one still in less CPU time than DeepXDE's
+    recipe at the same scale.
     """
     for key, value in (("adam_steps", adam_steps), ("polish_steps", polish_steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
