@@ -237,3 +237,28 @@ def test_a_registered_rule_gives_a_module_type_jets(monkeypatch):
 def test_bad_jet_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         jet(MLP([2, 3, 1]), torch.rand(4, 2), **kwargs)
+
+
+@pytest.mark.parametrize("derivatives", ["jet", "autograd"])
+def test_second_derivative_is_continuous_where_a_hidden_value_leaves_the_grid(derivatives):
+    # A strong-form residual must not jump when a parameter moves a hidden value across the
+    # next layer's grid end: a quasi-Newton line search meets such a jump as a wall.
+    torch.manual_seed(0)
+    inner = BSplineKANLayer(1, 1, grid=5, domain=(-1.0, 1.0)).double()
+    outer = BSplineKANLayer(1, 1, grid=5, domain=(-1.0, 1.0)).double()
+    with torch.no_grad():
+        for layer in (inner, outer):
+            layer.spline_weight.normal_()
+    net = nn.Sequential(inner, outer)
+    x = torch.tensor([[0.3]], dtype=torch.float64)
+    with torch.no_grad():  # put the hidden value exactly on the outer grid's end
+        inner.bias.add_(1.0 - inner(x)[0, 0])
+    uxx = []
+    for shift in (-1e-9, 0.0, 1e-9):
+        with torch.no_grad():
+            inner.bias.add_(shift)
+        uxx.append(float(jet(net, x, derivatives=derivatives).hess.reshape(-1)[0]))
+        with torch.no_grad():
+            inner.bias.sub_(shift)
+    assert abs(outer.spline_weight).sum() > 0 and abs(uxx[1]) > 1e-3
+    assert abs(uxx[0] - uxx[1]) < 1e-6 and abs(uxx[2] - uxx[1]) < 1e-6
