@@ -341,10 +341,9 @@ def bspline_basis_general(
     hl, hr = h_left[:, None], h_right[:, None]
     curvature = _cox_de_boor(xc, grid, degree, 2)  # at the end, outside
     if derivative == 0:
-        tail = (hl * hl * f["p0_left"] + hr * hr * f["p0_right"]) * curvature
-        return _cox_de_boor(xc, grid, degree, 0) + excess.unsqueeze(-1) * _cox_de_boor(
-            xc, grid, degree, 1
-        ) + tail
+        value, slope = _cox_de_boor(xc, grid, degree, 0), _cox_de_boor(xc, grid, degree, 1)
+        bend = (hl * hl * f["p0_left"] + hr * hr * f["p0_right"]) * curvature
+        return value + excess.unsqueeze(-1) * slope + bend
     if derivative == 1:
         tail = (hl * f["p1_left"] + hr * f["p1_right"]) * curvature
         return _cox_de_boor(xc, grid, degree, 1) + tail
