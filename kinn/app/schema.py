@@ -107,7 +107,7 @@ class KANConfig:
     name: str = "kan"
     hidden: list[int] = field(default_factory=lambda: [16, 16])
     basis: Basis = Basis.bspline
-    grid: int = 10
+    grid: int = 5
     degree: int = 3
     domain: list[float] = field(default_factory=lambda: [-1.0, 1.0])
     hidden_domain: list[float] | None = None  # None: kinn.nn.KAN's default
