@@ -51,10 +51,10 @@ def accurate_stages(
 
     Why 3000 iterations: at a quarter of the budget (250 Adam steps, then 750 iterations;
     ``benchmarks.accuracy --scale 0.25``, 2026-12-03, one CPU thread) the B-spline KAN's
-    errors kept falling past the 250 iterations of a quarter of the former 1000: allen_cahn
-    0.32 -> 0.029, klein_gordon 0.090 -> 0.022, wave1d 0.38 -> 0.096, multiscale_1d 0.37 ->
-    0.042, poisson3d 1.3e-4 -> 2.8e-5, every one still in less CPU time than DeepXDE's
-    recipe at the same scale.
+    errors (grid 10) kept falling past the 250 iterations of a quarter of the former 1000:
+    allen_cahn 0.32 -> 0.029, klein_gordon 0.090 -> 0.022, wave1d 0.38 -> 0.096,
+    multiscale_1d 0.37 -> 0.042, poisson3d 1.3e-4 -> 2.8e-5, every one still in less CPU
+    time than DeepXDE's recipe at the same scale.
     """
     for key, value in (("adam_steps", adam_steps), ("polish_steps", polish_steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
